@@ -1,0 +1,200 @@
+"""Geometry: boundary validation and "which grid contains this point".
+
+Boundaries are GeoJSON in WGS-84 handled with shapely (no system GIS libraries). The
+spatial index lives in each process's memory and is rebuilt when ``GeoStamp`` shows a
+newer version than the one it was built from, so an edit made in one process reaches
+all of them at their next lookup.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from django.db.models import TextField
+from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
+from shapely.geometry import mapping, shape
+from shapely.validation import explain_validity, make_valid
+
+from grids.models import Building, GeoStamp, Level, Region
+
+
+
+class BoundaryError(ValueError):
+    """A boundary that cannot become a polygon; the message is for people (Chinese)."""
+
+
+@dataclass(frozen=True)
+class NormalizedBoundary:
+    geometry: dict[str, Any]
+    centroid: tuple[float, float]
+    warnings: list[str]
+
+
+def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
+    if isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
+        return geom
+    if isinstance(geom, shapely.GeometryCollection):
+        polys = [g for g in geom.geoms if isinstance(g, shapely.Polygon | shapely.MultiPolygon)]
+        if polys:
+            return shapely.union_all(polys)
+    return None
+
+
+def normalize_boundary(raw: Any) -> NormalizedBoundary:
+    """Validate a GeoJSON geometry; repair invalid rings (make_valid) with a warning.
+
+    Raises ``BoundaryError`` for anything that is not, and cannot become, a polygon.
+    """
+    if not isinstance(raw, dict) or raw.get("type") not in ("Polygon", "MultiPolygon"):
+        raise BoundaryError(_("边界必须是 GeoJSON 的 Polygon 或 MultiPolygon"))
+    try:
+        geom = shape(raw)
+    except Exception as e:  # shapely raises several types for malformed coordinates
+        raise BoundaryError(_("边界坐标格式错误：%(error)s") % {"error": e}) from e
+    if geom.is_empty:
+        raise BoundaryError(_("边界为空"))
+    minx, miny, maxx, maxy = geom.bounds
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise BoundaryError(_("边界坐标不是有效数字"))
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise BoundaryError(_("边界坐标超出经纬度范围（应为 WGS-84 经度、纬度）"))
+    warnings: list[str] = []
+    if not geom.is_valid:
+        reason = explain_validity(geom)
+        repaired = _polygonal_part(make_valid(geom))
+        if repaired is None or repaired.is_empty or repaired.area == 0:
+            raise BoundaryError(_("边界无效且无法修复为多边形：%(reason)s") % {"reason": reason})
+        warnings.append(_("边界无效（%(reason)s），已自动修复") % {"reason": reason})
+        geom = repaired
+    if geom.area == 0:
+        raise BoundaryError(_("边界面积为零"))
+    point = geom.representative_point() if not geom.centroid.within(geom) else geom.centroid
+    return NormalizedBoundary(
+        geometry=_round_coords(mapping(geom)),
+        centroid=(round(point.x, 7), round(point.y, 7)),
+        warnings=warnings,
+    )
+
+
+def _round_coords(geometry: Any) -> Any:
+    """mapping() returns tuples; store plain lists, rounded to ~1 cm."""
+    if isinstance(geometry, dict):
+        return {k: _round_coords(v) for k, v in geometry.items()}
+    if isinstance(geometry, list | tuple):
+        if geometry and isinstance(geometry[0], float | int):
+            return [round(float(c), 7) for c in geometry]
+        return [_round_coords(g) for g in geometry]
+    return geometry
+
+
+@dataclass(frozen=True)
+class GridHit:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class BuildingHit:
+    id: int
+    number: str
+    name: str
+    distance_m: float
+
+
+_M_PER_DEG = 111_320.0
+
+
+class GridIndex:
+    """An STRtree over grid boundaries plus each grid's buildings."""
+
+    def __init__(
+        self,
+        hits: list[GridHit],
+        geometries: np.ndarray,
+        buildings: dict[int, list[tuple[int, str, str, float, float]]] | None = None,
+        version: int = 0,
+    ) -> None:
+        self.version = version
+        self._hits = hits
+        self._geoms = geometries
+        shapely.prepare(self._geoms)
+        self._tree = shapely.STRtree(self._geoms)
+        self._buildings = buildings or {}
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+    def locate(self, lng: float, lat: float) -> GridHit | None:
+        """The grid containing the point (boundary included), or None outside every grid.
+
+        A point on an edge shared by two grids belongs to the one with the smaller code,
+        so the answer never depends on insertion order.
+        """
+        found = self._tree.query(shapely.Point(lng, lat), predicate="intersects")
+        if len(found) == 1:
+            return self._hits[found[0]]
+        if len(found) == 0:
+            return None
+        return min((self._hits[i] for i in found), key=lambda h: h.code)
+
+    def nearest_building(self, grid_id: int, lng: float, lat: float) -> BuildingHit | None:
+        """The nearest building of the grid (equirectangular distance; grids are small)."""
+        candidates = self._buildings.get(grid_id)
+        if not candidates:
+            return None
+        kx = math.cos(math.radians(lat))
+        best = min(candidates, key=lambda b: ((b[3] - lng) * kx) ** 2 + (b[4] - lat) ** 2)
+        dist = math.hypot((best[3] - lng) * kx, best[4] - lat) * _M_PER_DEG
+        return BuildingHit(id=best[0], number=best[1], name=best[2], distance_m=round(dist, 1))
+
+
+def build_index() -> GridIndex:
+    """Load every grid boundary and building from the database into a new index."""
+    version = current_version()
+    rows = list(
+        Region.objects.filter(level=Level.GRID, boundary__isnull=False)
+        .annotate(boundary_text=Cast("boundary", TextField()))
+        .values_list("id", "code", "name", "boundary_text")
+    )
+    hits = [GridHit(id=r[0], code=r[1], name=r[2]) for r in rows]
+    geometries = shapely.from_geojson([r[3] for r in rows]) if rows else np.array([], dtype=object)
+    buildings: dict[int, list[tuple[int, str, str, float, float]]] = {}
+    for b in Building.objects.values_list("id", "grid_id", "number", "name", "lng", "lat"):
+        buildings.setdefault(b[1], []).append((b[0], b[2], b[3], b[4], b[5]))
+    return GridIndex(hits, geometries, buildings, version=version)
+
+
+def current_version() -> int:
+    return (
+        GeoStamp.objects.filter(key="grids").values_list("version", flat=True).first() or 0
+    )
+
+
+_index: GridIndex | None = None
+_index_lock = threading.Lock()
+
+
+def get_index() -> GridIndex:
+    """This process's index, rebuilt if any process changed boundaries since (1 query)."""
+    global _index
+    version = current_version()
+    index = _index
+    if index is not None and index.version == version:
+        return index
+    with _index_lock:
+        if _index is None or _index.version != version:
+            _index = build_index()
+        return _index
+
+
+def reset_index() -> None:
+    """Forget this process's index (tests)."""
+    global _index
+    _index = None

@@ -1,0 +1,126 @@
+"""Reads that depend on who is asking. Every page, API and admin list goes through these.
+
+A user's scope is the union of the subtrees of the regions they are assigned to; a
+handler's scope is the subtree of their department's region. Superusers and ``admin``
+assignments without limits see everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from grids.models import Assignment, Building, Department, Region, Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user is assigned to, loaded once per request."""
+
+    is_global: bool
+    roles: frozenset[str]
+    # (role, region) pairs; a handler's region is their department's region.
+    region_roles: tuple[tuple[str, Region], ...] = ()
+    departments: tuple[Department, ...] = field(default=())
+
+    @property
+    def regions(self) -> list[Region]:
+        seen: dict[int, Region] = {}
+        for _role, region in self.region_roles:
+            seen.setdefault(region.pk, region)
+        return list(seen.values())
+
+    def regions_for(self, *roles: str) -> list[Region]:
+        return [region for role, region in self.region_roles if role in roles]
+
+
+_CACHE_ATTR = "_jinzhitong_scope"
+
+
+def scope_for(user: Any) -> Scope:
+    """The user's scope; one query, cached on the user object for the request."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        scope = Scope(is_global=False, roles=frozenset())
+    else:
+        rows = list(
+            Assignment.objects.filter(user=user).select_related("region", "department__region")
+        )
+        region_roles: list[tuple[str, Region]] = []
+        departments: list[Department] = []
+        for a in rows:
+            if a.department_id is not None:
+                departments.append(a.department)
+                region_roles.append((a.role, a.department.region))
+            elif a.region_id is not None:
+                region_roles.append((a.role, a.region))
+        scope = Scope(
+            is_global=bool(user.is_superuser),
+            roles=frozenset(a.role for a in rows) | ({Role.ADMIN} if user.is_superuser else set()),
+            region_roles=tuple(region_roles),
+            departments=tuple(departments),
+        )
+    setattr(user, _CACHE_ATTR, scope)
+    return scope
+
+
+def subtree_q(regions: list[Region], prefix: str = "") -> Q:
+    """A Q matching every region in the subtrees of ``regions`` (one indexed range each)."""
+    if not regions:
+        return Q(pk__in=[])
+    return reduce(
+        or_,
+        (
+            Q(
+                **{
+                    f"{prefix}tree_id": r.tree_id,
+                    f"{prefix}lft__gte": r.lft,
+                    f"{prefix}rght__lte": r.rght,
+                }
+            )
+            for r in regions
+        ),
+    )
+
+
+def regions_visible_to(user: Any) -> QuerySet[Region]:
+    scope = scope_for(user)
+    if scope.is_global:
+        return Region.objects.all()
+    return Region.objects.filter(subtree_q(scope.regions))
+
+
+def get_region_for_user(user: Any, code: str) -> Region:
+    """The region with this code if the user may see it; ``Region.DoesNotExist`` otherwise."""
+    return regions_visible_to(user).get(code=code)
+
+
+def departments_visible_to(user: Any) -> QuerySet[Department]:
+    scope = scope_for(user)
+    if scope.is_global:
+        return Department.objects.all()
+    own = Q(pk__in=[d.pk for d in scope.departments])
+    # Center staff and leaders see the departments attached inside their region.
+    in_region = subtree_q(
+        scope.regions_for(Role.STREET_STAFF, Role.DISTRICT_STAFF, Role.LEADER, Role.ADMIN),
+        prefix="region__",
+    )
+    return Department.objects.filter(own | in_region)
+
+
+def buildings_visible_to(user: Any) -> QuerySet[Building]:
+    scope = scope_for(user)
+    if scope.is_global:
+        return Building.objects.all()
+    return Building.objects.filter(subtree_q(scope.regions, prefix="grid__"))
+
+
+def region_path(region: Region) -> list[Region]:
+    """Ancestors from the city down to and including ``region`` (one query)."""
+    return list(region.get_ancestors(include_self=True))

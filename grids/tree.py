@@ -1,0 +1,138 @@
+"""Every write to the region tree goes through here.
+
+django-mptt keeps nested-set columns (tree_id, lft, rght, depth) that two concurrent
+writers can corrupt. Writes are serialised: on PostgreSQL by a transaction-scoped
+advisory lock, on SQLite by its database-wide write lock (transactions start
+IMMEDIATE, see settings). See docs/decisions/0001-tree-library.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from grids import geo
+from grids.models import GeoStamp, Level, Region
+
+# An arbitrary constant: the advisory lock key for "the region tree".
+TREE_LOCK_KEY = 0x6A7A74_01
+
+
+@contextmanager
+def tree_lock() -> Iterator[None]:
+    """Run the block in a transaction that holds the tree write lock."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TREE_LOCK_KEY])
+        yield
+
+
+def bump_geo_stamp(key: str = "grids") -> None:
+    """Tell every process that boundaries or buildings changed (same transaction)."""
+    updated = GeoStamp.objects.filter(key=key).update(version=F("version") + 1)
+    if not updated:
+        GeoStamp.objects.get_or_create(key=key, defaults={"version": 1})
+
+
+def _apply_boundary(region: Region, boundary: dict[str, Any] | None) -> list[str]:
+    if boundary is None:
+        region.boundary = None
+        region.centroid_lng = region.centroid_lat = None
+        return []
+    normalized = geo.normalize_boundary(boundary)
+    region.boundary = normalized.geometry
+    region.centroid_lng, region.centroid_lat = normalized.centroid
+    return normalized.warnings
+
+
+def region_create(
+    *,
+    code: str,
+    name: str,
+    parent: Region | None,
+    boundary: dict[str, Any] | None = None,
+) -> Region:
+    """Add a node; its level is one below its parent's (a city when there is none)."""
+    with tree_lock():
+        if parent is not None:
+            parent = Region.objects.get(pk=parent.pk)  # fresh lft/rght under the lock
+            if parent.level >= Level.GRID:
+                raise ValidationError(_("网格之下不能再设下级区划"))
+        region = Region(
+            code=code, name=name, parent=parent, level=0 if parent is None else parent.level + 1
+        )
+        _apply_boundary(region, boundary)
+        region.full_clean()
+        region.save()
+        if boundary is not None:
+            bump_geo_stamp()
+    return region
+
+
+def region_update(
+    region: Region,
+    *,
+    name: str | None = None,
+    code: str | None = None,
+    boundary: dict[str, Any] | None = None,
+    clear_boundary: bool = False,
+) -> Region:
+    """Change a node's own fields; tree columns are untouched."""
+    with tree_lock():
+        region = Region.objects.select_for_update().get(pk=region.pk)
+        fields = ["updated_at"]
+        if name is not None:
+            region.name = name
+            fields.append("name")
+        if code is not None:
+            region.code = code
+            fields.append("code")
+        if boundary is not None or clear_boundary:
+            _apply_boundary(region, None if clear_boundary else boundary)
+            fields += ["boundary", "centroid_lng", "centroid_lat"]
+        region.full_clean(exclude=["parent"])
+        region.save(update_fields=fields)
+        if "boundary" in fields:
+            bump_geo_stamp()
+    return region
+
+
+def region_move(region: Region, *, new_parent: Region) -> Region:
+    """Move a subtree under a new parent of the same level as the old one."""
+    with tree_lock():
+        region = Region.objects.get(pk=region.pk)
+        new_parent = Region.objects.get(pk=new_parent.pk)
+        if new_parent.level != region.level - 1:
+            raise ValidationError(_("只能移动到上一级区划之下"))
+        if new_parent.is_descendant_of(region, include_self=True):
+            raise ValidationError(_("不能移动到自身之下"))
+        region.move_to(new_parent, position="last-child")
+        bump_geo_stamp()
+        return Region.objects.get(pk=region.pk)
+
+
+def region_delete(region: Region) -> None:
+    """Remove a node that has no children and nothing attached."""
+    with tree_lock():
+        region = Region.objects.get(pk=region.pk)
+        if not region.is_leaf_node():
+            raise ValidationError(_("请先删除下级区划"))
+        region.delete()
+        bump_geo_stamp()
+
+
+def tree_rebuild_and_check() -> list[str]:
+    """Rebuild nested-set columns from parent links and return any inconsistencies."""
+    problems: list[str] = []
+    with tree_lock():
+        Region.objects.rebuild()
+        for region in Region.objects.exclude(level=F("depth")).only("code", "level", "depth"):
+            problems.append(f"{region.code}: level {region.level} != depth {region.depth}")
+    return problems

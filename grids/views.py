@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from grids import geo
+from grids.models import LEVEL_SLUGS, Region, Role
+from grids.selectors import scope_for
+
+
+def _error(status: int, reason: str) -> JsonResponse:
+    return JsonResponse({"error": reason}, status=status)
+
+
+def _coordinate(request: HttpRequest, name: str, low: float, high: float) -> float | None:
+    raw = request.GET.get(name, "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or not low <= value <= high:
+        return None
+    return value
+
+
+@require_GET
+def locate(request: HttpRequest) -> JsonResponse:
+    """GET /api/v1/locate?lng=&lat= → the grid containing the point, its path, nearest building."""
+    if not request.user.is_authenticated:
+        return _error(401, _("请先登录"))
+    lng = _coordinate(request, "lng", -180, 180)
+    lat = _coordinate(request, "lat", -90, 90)
+    if lng is None or lat is None:
+        return _error(400, _("请提供有效的经纬度：lng 为 -180 到 180，lat 为 -90 到 90"))
+    index = geo.get_index()
+    hit = index.locate(lng, lat)
+    if hit is None:
+        return _error(404, _("该位置不在任何网格内，请在地图上手动选择位置"))
+    grid = Region.objects.get(pk=hit.id)
+    path = grid.get_ancestors(include_self=True).values("code", "name", "level")
+    building = index.nearest_building(hit.id, lng, lat)
+    body: dict[str, Any] = {
+        "grid": {"id": hit.id, "code": hit.code, "name": hit.name},
+        "path": [
+            {"code": r["code"], "name": r["name"], "level": LEVEL_SLUGS[r["level"]]} for r in path
+        ],
+        "building": None
+        if building is None
+        else {
+            "id": building.id,
+            "number": building.number,
+            "name": building.name,
+            "distance_m": building.distance_m,
+        },
+    }
+    return JsonResponse(body)
+
+
+@login_required
+def no_role(request: HttpRequest) -> HttpResponse:
+    return render(request, "grids/no_role.html", status=403)
+
+
+@login_required
+def workspace(request: HttpRequest, role: str) -> HttpResponse:
+    """Placeholder; the real per-role workspace page is built in grids/workspaces views."""
+    if role not in Role.values:
+        raise Http404
+    scope = scope_for(request.user)
+    if role not in scope.roles:
+        raise PermissionDenied
+    return render(request, "grids/workspace.html", {"role": role})

@@ -1,0 +1,17 @@
+"""Test settings: fast hashing, no real network, template variables must exist."""
+
+from jinzhitong.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = "INVALID_TEMPLATE_VARIABLE[%s]"  # noqa: F405
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+SECURE_SSL_REDIRECT = False
+LANGUAGE_CODE = "zh-hans"
+
+# Unit tests run tasks through on_commit capture, never a broker; the one real-worker
+# test (marked `worker`) sets up its own Redis and app configuration.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = "memory://"
+# xdist workers must not share a cache.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
