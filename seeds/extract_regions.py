@@ -117,7 +117,7 @@ COMMUNITIES = [
     },
     {
         "city": "6301", "district": "城西区", "street": "兴海路街道",
-        "community": "中华巷社区", "center": (101.760, 36.620),
+        "community": "中华巷社区", "center": (101.760, 36.625),
         "rows": [2],
         "buildings": [[2, 2, 3], [3, 2, 2]],
     },

@@ -11,19 +11,19 @@ CREATE OR REPLACE FUNCTION grids_region_check_parent_level() RETURNS trigger AS 
 BEGIN
     IF NEW.parent_id IS NULL THEN
         IF NEW.level <> 0 THEN
-            RAISE EXCEPTION 'grids_region_parent_level: region % without parent must be a city', NEW.code
+            RAISE EXCEPTION 'grids_region_parent_level: region %% without parent must be a city', NEW.code
                 USING ERRCODE = '23514';
         END IF;
     ELSIF NOT EXISTS (
         SELECT 1 FROM grids_region p WHERE p.id = NEW.parent_id AND p.level = NEW.level - 1
     ) THEN
-        RAISE EXCEPTION 'grids_region_parent_level: region % must be one level below its parent', NEW.code
+        RAISE EXCEPTION 'grids_region_parent_level: region %% must be one level below its parent', NEW.code
             USING ERRCODE = '23514';
     END IF;
     IF TG_OP = 'UPDATE' AND NEW.level <> OLD.level AND EXISTS (
         SELECT 1 FROM grids_region c WHERE c.parent_id = NEW.id AND c.level <> NEW.level + 1
     ) THEN
-        RAISE EXCEPTION 'grids_region_parent_level: children of % would not be one level below it', NEW.code
+        RAISE EXCEPTION 'grids_region_parent_level: children of %% would not be one level below it', NEW.code
             USING ERRCODE = '23514';
     END IF;
     RETURN NEW;
