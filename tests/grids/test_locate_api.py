@@ -1,0 +1,57 @@
+from django.test import Client
+
+from accounts.models import User
+from tests.conftest import City
+from tests.factories import BuildingFactory
+
+URL = "/api/v1/locate"
+
+
+def test_it_returns_the_grid_its_path_and_the_nearest_building(
+    client: Client, city: City, worker: User
+) -> None:
+    building = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    client.force_login(worker)
+    response = client.get(URL, {"lng": "117.1751", "lat": "39.1051"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["grid"]["code"] == city.grid.code
+    assert [p["name"] for p in body["path"]] == [
+        "天津市", "南开区", "万兴街道", "天大北五村社区", "第六网格"
+    ]
+    assert [p["level"] for p in body["path"]] == ["city", "district", "street", "community", "grid"]
+    assert body["building"]["id"] == building.pk and body["building"]["name"] == "25号楼"
+
+
+def test_it_answers_404_with_a_chinese_reason_outside_every_grid(
+    client: Client, city: City, worker: User
+) -> None:
+    client.force_login(worker)
+    response = client.get(URL, {"lng": "100", "lat": "30"})
+    assert response.status_code == 404
+    assert "不在任何网格内" in response.json()["error"]
+
+
+def test_it_refuses_anonymous_users(client: Client, city: City) -> None:
+    response = client.get(URL, {"lng": "117.175", "lat": "39.105"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "请先登录"
+
+
+def test_it_answers_400_for_bad_coordinates(client: Client, city: City, worker: User) -> None:
+    client.force_login(worker)
+    for params in ({"lng": "abc", "lat": "39"}, {"lng": "117"}, {"lng": "nan", "lat": "39"},
+                   {"lng": "200", "lat": "39"}):
+        response = client.get(URL, params)
+        assert response.status_code == 400
+        assert "经纬度" in response.json()["error"]
+
+
+def test_it_costs_a_fixed_number_of_queries(
+    client: Client, city: City, worker: User, django_assert_num_queries
+) -> None:
+    client.force_login(worker)
+    client.get(URL, {"lng": "117.175", "lat": "39.105"})  # builds the index
+    # session, user, geo stamp, grid row, grid path
+    with django_assert_num_queries(5):
+        client.get(URL, {"lng": "117.175", "lat": "39.105"})
