@@ -1,0 +1,103 @@
+"""Load the demo city from seeds/ (idempotent: running it twice changes nothing).
+
+Regions (seeds/regions.geojson), buildings and entrances (seeds/buildings.json),
+departments and one user per role (seeds/demo.json). Later apps add their own demo
+data through the ``DEMO_LOADERS`` hook below.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import User
+from grids import services
+from grids.importer import RegionImportError, import_regions
+from grids.models import Region
+
+SEEDS = Path(settings.BASE_DIR) / "seeds"
+
+
+def _read(name: str) -> Any:
+    with open(SEEDS / name, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class Command(BaseCommand):
+    help = "加载演示数据（可重复执行）/ Load the demo data from seeds/ (idempotent)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--quiet-logins", action="store_true", help="do not print logins")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            result = import_regions(_read("regions.geojson"))
+        except RegionImportError as e:
+            raise CommandError("\n".join(e.errors)) from e
+        demo = _read("demo.json")
+        with transaction.atomic():
+            buildings = self._buildings(_read("buildings.json"))
+            departments = self._departments(demo["departments"])
+            users = self._users(demo["users"], demo["password"])
+        self.stdout.write(
+            f"区划：新建 {result.created}，更新 {result.updated}，未变 {result.unchanged}；"
+            f"楼栋 {buildings}；部门 {departments}；用户 {len(users)}"
+        )
+        if not options["quiet_logins"]:
+            self.stdout.write(f"\n演示账号（密码均为 {demo['password']}，仅用于演示数据）：")
+            for spec in demo["users"]:
+                where = spec.get("region") or spec.get("department") or "—"
+                self.stdout.write(f"  {spec['username']:<10} {spec['role']:<15} {where}  {spec['full_name']}")
+
+    def _buildings(self, data: dict[str, Any]) -> int:
+        grids = {r.code: r for r in Region.objects.filter(code__in={b["grid_code"] for b in data["buildings"]})}
+        for spec in data["buildings"]:
+            lng, lat = spec["location"]
+            building = services.building_upsert(
+                grid=grids[spec["grid_code"]], code=spec["code"], number=spec["number"],
+                name=spec["name"], lng=lng, lat=lat,
+            )
+            for e in spec.get("entrances", []):
+                elng, elat = e.get("location") or (None, None)
+                services.entrance_upsert(
+                    building=building, number=e["number"], name=e["name"], lng=elng, lat=elat
+                )
+        return len(data["buildings"])
+
+    def _departments(self, specs: list[dict[str, Any]]) -> int:
+        for spec in specs:
+            services.department_upsert(
+                code=spec["code"], name=spec["name"], region=Region.objects.get(code=spec["region"])
+            )
+        return len(specs)
+
+    def _users(self, specs: list[dict[str, Any]], password: str) -> list[User]:
+        from grids.models import Department
+
+        users = []
+        for spec in specs:
+            user, created = User.objects.get_or_create(
+                username=spec["username"], defaults={"full_name": spec["full_name"]}
+            )
+            if created:
+                user.set_password(password)
+            user.full_name = spec["full_name"]
+            if spec.get("superuser"):
+                user.is_superuser = user.is_staff = True
+            user.save()
+            if spec["role"] == "handler":
+                services.assignment_grant(
+                    user=user, role=spec["role"],
+                    department=Department.objects.get(code=spec["department"]),
+                )
+            elif spec.get("region"):
+                services.assignment_grant(
+                    user=user, role=spec["role"], region=Region.objects.get(code=spec["region"])
+                )
+            users.append(user)
+        return users
