@@ -4,13 +4,12 @@ import math
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from grids import geo
+from grids import geo, workspaces
 from grids.models import LEVEL_SLUGS, Region, Role
 from grids.selectors import scope_for
 
@@ -65,15 +64,28 @@ def locate(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def no_role(request: HttpRequest) -> HttpResponse:
+    """Signed in but assigned nowhere: say so, and who can fix it."""
+    scope = scope_for(request.user)
+    if scope.roles:
+        return redirect(workspaces.workspace_for(scope))
     return render(request, "grids/no_role.html", status=403)
 
 
 @login_required
 def workspace(request: HttpRequest, role: str) -> HttpResponse:
-    """Placeholder; the real per-role workspace page is built in grids/workspaces views."""
+    """/work/<role>/: the user's regions for that role on a map, with a summary."""
     if role not in Role.values:
         raise Http404
     scope = scope_for(request.user)
     if role not in scope.roles:
-        raise PermissionDenied
-    return render(request, "grids/workspace.html", {"role": role})
+        ctx = {"role_label": Role(role).label, "role_links": workspaces.role_links(scope, role)}
+        return render(request, "grids/forbidden.html", ctx, status=403)
+    if role == Role.ADMIN:
+        return redirect("admin:index")
+    ws = workspaces.build_workspace(request.user, role)
+    ctx = {
+        "ws": ws,
+        "role_links": workspaces.role_links(scope, role),
+        "map_label": workspaces.map_label(ws),
+    }
+    return render(request, "grids/workspace.html", ctx)

@@ -1,0 +1,88 @@
+"""Django admin for users, with their assignments (roles) inline.
+
+Superusers see every user. Other staff see themselves and the users assigned inside
+their scope (never a superuser), and cannot grant admin-site powers: the superuser,
+staff, group and permission fields are read-only for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from grids.admin import AssignmentInline, assignments_visible_to
+
+# Fields that would let scoped staff widen their own (or anyone's) powers.
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
+
+
+def users_visible_to(user: Any) -> QuerySet[User]:
+    """Everyone for a superuser; otherwise oneself and the users assigned inside one's scope."""
+    if user.is_superuser:
+        return User.objects.all()
+    in_scope = assignments_visible_to(user).values("user_id")
+    return User.objects.filter(Q(pk=user.pk) | (Q(pk__in=in_scope) & Q(is_superuser=False)))
+
+
+class AccountCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "full_name", "phone")
+
+
+class AccountChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = AccountChangeForm
+    add_form = AccountCreationForm
+    inlines = (AssignmentInline,)
+    list_display = ("username", "full_name", "phone", "is_staff", "is_active")
+    list_filter = ("is_staff", "is_superuser", "is_active", "assignments__role")
+    search_fields = ("username", "full_name", "phone")
+    ordering = ("username",)
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("个人信息"), {"fields": ("full_name", "phone", "email")}),
+        (
+            _("权限"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("重要日期"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username", "full_name", "phone", "usable_password", "password1", "password2"
+                ),
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return users_visible_to(request.user).order_by(*self.get_ordering(request))
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        if request.user.is_superuser:
+            return self.list_filter
+        return ("is_active", "assignments__role")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return readonly
+        return (*readonly, *PRIVILEGE_FIELDS, "last_login", "date_joined")
