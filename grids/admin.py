@@ -15,9 +15,11 @@ from typing import Any
 import shapely
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -97,6 +99,10 @@ class BoundaryField(forms.JSONField):
         ),
     }
 
+    def prepare_value(self, value: Any) -> Any:
+        # No boundary is an empty box, not the JSON text "null".
+        return "" if value is None else super().prepare_value(value)
+
     def to_python(self, value: Any) -> Any:
         value = super().to_python(value)
         if isinstance(value, dict) and value.get("type") == "FeatureCollection":
@@ -135,7 +141,11 @@ class RegionAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.boundary_warnings: list[str] = []
         parent_field = self.fields.get("parent")
-        if isinstance(parent_field, forms.ModelChoiceField) and self.instance.parent_id:
+        if (
+            isinstance(parent_field, forms.ModelChoiceField)
+            and parent_field.queryset is not None
+            and self.instance.parent_id
+        ):
             # A street's own district is outside street staff's scope, yet the street must
             # stay savable: its current parent is always a valid choice.
             parent_field.queryset = Region.objects.filter(
@@ -253,6 +263,17 @@ class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
         ordering = self.get_ordering(request)
         return qs.order_by(*ordering) if ordering else qs
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        base = super().get_changelist(request, **kwargs)
+
+        class RegionChangeList(base):  # type: ignore[valid-type,misc]
+            def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
+                # Rows show names and codes; polygons can be megabytes each.
+                qs = super().get_queryset(request, exclude_parameters)
+                return qs.defer("boundary", "parent__boundary")
+
+        return RegionChangeList
+
     def get_form(
         self, request: HttpRequest, obj: Region | None = None, change: bool = False, **kwargs: Any
     ) -> type[forms.ModelForm]:
@@ -285,6 +306,8 @@ class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
         ):
             # A grid can never be a parent; do not offer one.
             queryset = queryset.filter(level__lt=Level.GRID)
+        if match is not None and match.url_name == "autocomplete":
+            queryset = queryset.defer("boundary")
         return queryset, may_have_duplicates
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
@@ -461,7 +484,7 @@ class AssignmentForm(forms.ModelForm):
         fields = ["user", "role", "region", "department"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         role = data.get("role")
         region: Region | None = data.get("region")
         department: Department | None = data.get("department")
@@ -494,11 +517,20 @@ class AssignmentForm(forms.ModelForm):
         return data
 
 
+class AssignmentFormSet(BaseInlineFormSet):
+    default_error_messages = {
+        "too_few_forms": gettext_lazy(
+            "请至少为该用户分配一个岗位，否则保存后您将无法再看到该用户"
+        ),
+    }
+
+
 class AssignmentInline(ScopedForeignKeysMixin, admin.TabularInline):
     """A user's roles, on the user page. Only assignments inside the editor's scope."""
 
     model = Assignment
     form = AssignmentForm
+    formset = AssignmentFormSet
     fk_name = "user"
     extra = 0
     fields = ("role", "region", "department")
@@ -508,8 +540,10 @@ class AssignmentInline(ScopedForeignKeysMixin, admin.TabularInline):
         return assignments_visible_to(request.user).select_related("region", "department")
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if self.get_min_num(request, obj):
+            kwargs.setdefault("validate_min", True)
         formset = super().get_formset(request, obj, **kwargs)
-        formset.form.request_user = request.user
+        formset.form.request_user = request.user  # type: ignore[attr-defined]  # fresh class per call
         return formset
 
     def get_min_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int | None:

@@ -36,7 +36,7 @@ MAX_WARNING_MESSAGES = 50
 class RegionImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("GeoJSON 文件"),
-        help_text=gettext_lazy("FeatureCollection，与“导出区划”命令的格式相同"),
+        help_text=gettext_lazy("GeoJSON FeatureCollection，与导出的区划文件格式相同"),
     )
     dry_run = forms.BooleanField(
         label=gettext_lazy("先预检不写入（dry run）"), required=False

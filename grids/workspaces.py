@@ -237,9 +237,9 @@ def build_workspace(user: Any, role: str) -> Workspace:
     if role in (Role.GRID_WORKER, Role.GRID_HEAD):
         buildings = list(
             buildings_qs.select_related("grid")
-            .only("id", "number", "name", "lng", "lat", "grid__name", "grid__code")
+            .only("id", "code", "number", "name", "lng", "lat", "grid__name", "grid__code")
             .annotate(entrance_count=Count("entrances"))
-            .order_by("grid__code", "number")
+            .order_by("grid__code", "code")
         )
 
     show_departments = role in _DEPARTMENT_ROLES

@@ -114,7 +114,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = envfloat("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+ROUTING_SWEEP_SECONDS = envfloat("ROUTING_SWEEP_SECONDS", 20.0)
+OVERDUE_SWEEP_SECONDS = envfloat("OVERDUE_SWEEP_SECONDS", 60.0)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Reports filed while the broker was down are routed within a minute of its return.
+    "sweep-unrouted": {"task": "reports.tasks.sweep_unrouted", "schedule": ROUTING_SWEEP_SECONDS},
+    "sweep-overdue": {"task": "reports.tasks.sweep_overdue", "schedule": OVERDUE_SWEEP_SECONDS},
+}
+# Extra notification transports (dotted paths of callables taking a Notification).
+NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
+REPORT_PHOTO_MAX_BYTES = envint("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -297,9 +297,9 @@ def elapsed(
     working hours and working days. ``elapsed(now, deadline)`` is the time left.
     """
     unit = LimitUnit(unit)
+    a, b = calendar.to_local(start), calendar.to_local(end)
     if unit in _CONTINUOUS:
         return end - start
-    a, b = calendar.to_local(start), calendar.to_local(end)
     if b >= a:
         return calendar.working_time_between_local(a, b)
     return -calendar.working_time_between_local(b, a)

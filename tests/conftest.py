@@ -14,6 +14,7 @@ import pytest
 from accounts.models import User
 from grids import geo
 from grids.models import Department, Region, Role
+from reports.calendar import reset_calendar_cache
 from tests.factories import DepartmentFactory, UserFactory, assign, make_region, square
 
 
@@ -34,8 +35,9 @@ class City:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_geo_index() -> None:
+def _fresh_caches() -> None:
     geo.reset_index()
+    reset_calendar_cache()
 
 
 @pytest.fixture

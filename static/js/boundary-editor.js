@@ -113,7 +113,7 @@
     function loadFromTextarea() {
       var text = textarea.value.trim();
       drawn.clearLayers();
-      if (!text) return true;
+      if (!text || text === "null") return true;
       var polygons;
       try {
         polygons = polygonsOf(JSON.parse(text));

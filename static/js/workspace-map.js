@@ -19,7 +19,8 @@
 
   var styles = {
     own: { color: "#b3261e", weight: 3, fillColor: "#b3261e", fillOpacity: 0.06 },
-    child: { color: "#1a5fb4", weight: 1.5, fillColor: "#1a5fb4", fillOpacity: 0.12 }
+    child: { color: "#1a5fb4", weight: 1.5, fillColor: "#1a5fb4", fillOpacity: 0.12 },
+    building: { radius: 6, color: "#1a1a1a", weight: 1, fillColor: "#f5c211", fillOpacity: 0.95 }
   };
 
   function label(text) {
@@ -32,9 +33,7 @@
   var layer = L.geoJSON(data, {
     style: function (f) { return styles[f.properties.kind] || styles.child; },
     pointToLayer: function (f, latlng) {
-      return L.circleMarker(latlng, {
-        radius: 5, color: "#1a1a1a", weight: 1, fillColor: "#f5c211", fillOpacity: 0.95
-      });
+      return L.circleMarker(latlng, styles.building);
     },
     onEachFeature: function (f, l) {
       var permanent = f.properties.kind === "child";
@@ -48,7 +47,7 @@
 
   var bounds = layer.getBounds();
   if (bounds.isValid()) {
-    map.fitBounds(bounds, { padding: [12, 12] });
+    map.fitBounds(bounds, { padding: [20, 20] });
   } else {
     map.setView(cfg.center, cfg.zoom);
   }

@@ -49,7 +49,7 @@ def test_it_hides_users_of_another_street(
         reverse("admin:accounts_user_change", args=[other_street_staff.pk])
     )
     password = client.get(
-        reverse("admin:accounts_user_password_change", args=[other_street_staff.pk])
+        reverse("admin:auth_user_password_change", args=[other_street_staff.pk])
     )
 
     assert change.status_code == 302  # the admin's "does not exist" redirect
@@ -63,7 +63,7 @@ def test_it_hides_a_superuser_even_with_an_assignment_in_scope(
     staff = make_staff(street_staff, "view_user", "change_user")
 
     response = login(client, staff).get(
-        reverse("admin:accounts_user_password_change", args=[admin_user.pk])
+        reverse("admin:auth_user_password_change", args=[admin_user.pk])
     )
 
     assert response.status_code == 404
@@ -111,7 +111,7 @@ def test_it_shows_only_assignments_inside_scope_inline(
     client: Client, city: City, street_staff: User, worker: User
 ) -> None:
     Assignment.objects.create(user=worker, role=Role.GRID_WORKER, region=city.other_grid)
-    staff = make_staff(street_staff, "view_user", "change_user")
+    staff = make_staff(street_staff, "view_user", "change_user", "view_assignment")
 
     page = login(client, staff).get(
         reverse("admin:accounts_user_change", args=[worker.pk])
@@ -124,7 +124,10 @@ def test_it_shows_only_assignments_inside_scope_inline(
 def test_it_requires_a_role_when_scoped_staff_add_a_user(
     client: Client, city: City, street_staff: User
 ) -> None:
-    staff = make_staff(street_staff, "view_user", "add_user", "change_user", "view_region")
+    staff = make_staff(
+        street_staff, "view_user", "add_user", "change_user", "view_region",
+        "view_assignment", "add_assignment", "change_assignment",
+    )
 
     response = login(client, staff).post(
         reverse("admin:accounts_user_add"),
@@ -137,13 +140,17 @@ def test_it_requires_a_role_when_scoped_staff_add_a_user(
     )
 
     assert response.status_code == 200
+    assert "请至少为该用户分配一个岗位" in response.content.decode()
     assert not User.objects.filter(username="newworker").exists()
 
 
 def test_it_lets_scoped_staff_add_a_worker_of_their_street(
     client: Client, city: City, street_staff: User
 ) -> None:
-    staff = make_staff(street_staff, "view_user", "add_user", "change_user", "view_region")
+    staff = make_staff(
+        street_staff, "view_user", "add_user", "change_user", "view_region",
+        "view_assignment", "add_assignment", "change_assignment",
+    )
 
     response = login(client, staff).post(
         reverse("admin:accounts_user_add"),

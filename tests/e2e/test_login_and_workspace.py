@@ -55,7 +55,8 @@ def test_it_lands_street_staff_on_the_street_workspace(
     tree.region_update(city.community, boundary=square(117.168, 39.098, 0.024))
     _log_in(desktop, live_server.url, "wanxing", "pw-123456")
     desktop.wait_for_url(f"{live_server.url}/work/street_staff/")
-    assert desktop.get_by_role("heading", level=1).inner_text() == "街道网格中心 · 南开区 › 万兴街道"
+    heading = desktop.get_by_role("heading", level=1).inner_text()
+    assert heading == "街道网格中心 · 南开区 › 万兴街道"
     desktop.wait_for_selector("#ws-map[data-ready='1']")
     assert desktop.locator(".leaflet-overlay-pane svg path").count() >= 2
     assert desktop.get_by_role("cell", name="天大北五村社区").is_visible()

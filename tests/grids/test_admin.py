@@ -426,6 +426,15 @@ def test_it_renders_the_boundary_map(client: Client, city: City, admin_user: Use
     assert '<textarea name="boundary"' in page
 
 
+def test_it_shows_an_empty_boundary_box_for_a_new_region(
+    client: Client, admin_user: User
+) -> None:
+    page = login(client, admin_user).get(reverse("admin:grids_region_add")).content.decode()
+
+    assert '<textarea name="boundary"' in page
+    assert 'id="id_boundary">\n</textarea>' in page  # empty, not the text "null"
+
+
 def test_it_titles_the_admin_in_chinese(client: Client, admin_user: User) -> None:
     page = login(client, admin_user).get(reverse("admin:index")).content.decode()
 
@@ -487,3 +496,31 @@ def test_it_hides_the_geo_stamp_from_scoped_staff(
 
     assert response.status_code == 403
 
+
+
+def _changelist_queries(client: Client) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("admin:grids_region_changelist"))
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_it_lists_regions_in_a_constant_number_of_queries(
+    client: Client, city: City, street_staff: User
+) -> None:
+    # 8 queries: session, user, user and group permissions, scope (assignments), total
+    # and filtered counts, the page's rows with their parents joined.
+    staff = make_staff(street_staff, "view_region")
+    login(client, staff)
+    for n in range(5):
+        make_region(city.community, f"加测网格{n}", f"T1201040010010{50 + n}")
+    at_n = _changelist_queries(client)
+    for n in range(5, 15):
+        make_region(city.community, f"加测网格{n}", f"T1201040010010{50 + n}")
+
+    at_2n = _changelist_queries(client)
+
+    assert at_2n == at_n

@@ -1,0 +1,392 @@
+"""Case photos: validating and re-encoding uploads, storing them, making thumbnails.
+
+Every upload is treated as hostile: it is checked (size, real image, supported format,
+pixel count, complete data) and then re-encoded from its pixels into a fresh JPEG, so
+nothing of the original file survives — no EXIF (above all no GPS position of the
+worker's phone), no ICC/XMP, no trailing bytes. The EXIF orientation is applied first,
+so the photo stays upright.
+
+``photo_ingest`` / ``photos_ingest`` are the only writers of ``ReportPhoto`` rows. The
+heavy Pillow work can be done before a transaction is opened with ``photos_prepare``;
+the prepared photos are then passed to ``photos_ingest`` in place of the uploads.
+``photo_make_thumbnail`` is the body of the thumbnail task: idempotent and quiet when
+the photo is gone.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+from PIL import Image, ImageCms, ImageFile, ImageOps
+
+from reports.models import PhotoKind, Report, ReportEvent, ReportPhoto
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_SIDE = 2048
+# 40 megapixels: well above any phone camera (a 200 MP sensor saves 12 MP by default),
+# and at most 160 MB of RGBA while decoding. Pillow's own bomb limit is ~89 MP.
+DEFAULT_MAX_PIXELS = 40_000_000
+MAX_PHOTOS = 9
+THUMBNAIL_SIDE = 320
+JPEG_QUALITY = 85
+THUMBNAIL_QUALITY = 80
+
+# HEIC/HEIF (iPhone) is accepted only if a Pillow plugin that can open it is installed
+# (pillow-heif registers "HEIF"); plain Pillow cannot. Phone browsers convert HEIC to
+# JPEG when a page takes a photo, so this matters only for files picked from an album.
+_FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC"}
+
+
+def accepted_formats() -> list[str]:
+    """Pillow format ids accepted for upload, in the order shown to users."""
+    Image.init()
+    return [f for f in ("JPEG", "PNG", "WEBP", "HEIF") if f in Image.OPEN]
+
+
+def _accepted_names() -> str:
+    return "、".join(_FORMAT_NAMES[f] for f in accepted_formats())
+
+
+def _max_bytes() -> int:
+    return int(getattr(settings, "REPORT_PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _max_side() -> int:
+    return int(getattr(settings, "REPORT_PHOTO_MAX_SIDE", DEFAULT_MAX_SIDE))
+
+
+def _max_pixels() -> int:
+    return int(getattr(settings, "REPORT_PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+
+
+def _size_of(file: File[bytes]) -> int:
+    size = getattr(file, "size", None)
+    if size is None:
+        file.seek(0, io.SEEK_END)
+        size = file.tell()
+    file.seek(0)
+    return int(size)
+
+
+def _megabytes(n: int) -> str:
+    """Size in MB with one decimal, rounded up: 10 MB + 1 byte is "10.1", not "10"."""
+    tenths = -(-n * 10 // (1024 * 1024))
+    return f"{tenths / 10:.1f}".removesuffix(".0")
+
+
+# -- validation -------------------------------------------------------------------------
+
+
+def _open(file: File[bytes] | IO[bytes]) -> ImageFile.ImageFile:
+    """Open (header only) and check format and pixel count before anything is decoded."""
+    file.seek(0)
+    # Pillow warns above ~89 MP and raises above twice that; both are refusals here.
+    # (catch_warnings is process-global on Python 3.11; the worst a race can do is
+    # leave this one filter switched on, which is what we want anyway.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(file)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_many_pixels(None) from None
+        except Exception:
+            raise ValidationError(
+                _("不是有效的图片，请上传 %(formats)s 格式的照片。")
+                % {"formats": _accepted_names()},
+                code="not_image",
+            ) from None
+    if img.format not in accepted_formats():
+        raise ValidationError(
+            _("不支持 %(format)s 格式的图片，请上传 %(formats)s 格式的照片。")
+            % {"format": img.format or _("未知"), "formats": _accepted_names()},
+            code="unsupported_format",
+        )
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ValidationError(_("图片文件已损坏，请重新拍摄或选择。"), code="corrupt")
+    if width * height > _max_pixels():
+        raise _too_many_pixels((width, height))
+    return img
+
+
+def _too_many_pixels(size: tuple[int, int] | None) -> ValidationError:
+    limit = _max_pixels() // 10_000
+    if size is None:
+        return ValidationError(
+            _("图片像素过多，最多 %(limit)d 万像素。") % {"limit": limit}, code="too_many_pixels"
+        )
+    return ValidationError(
+        _("图片像素过多（%(width)d×%(height)d），最多 %(limit)d 万像素。")
+        % {"width": size[0], "height": size[1], "limit": limit},
+        code="too_many_pixels",
+    )
+
+
+def _decode(file: File[bytes] | IO[bytes], *, draft_side: int | None) -> Image.Image:
+    """Open and fully decode the image; a truncated or damaged file raises."""
+    img = _open(file)
+    if draft_side is not None:
+        # JPEG only: let libjpeg decode at 1/2…1/8 scale when that still leaves at
+        # least ``draft_side`` pixels a side. All compressed data is still read, so a
+        # truncated file still fails, at a fraction of the memory.
+        img.draft(None, (draft_side, draft_side))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img.load()
+        except Exception:
+            raise ValidationError(
+                _("图片文件已损坏或不完整，请重新拍摄或选择。"), code="corrupt"
+            ) from None
+    return img
+
+
+def validate_upload(file: File[bytes]) -> None:
+    """Refuse anything but a complete JPEG/PNG/WebP photo of sensible size and pixel count.
+
+    Raises ``ValidationError`` with a Chinese message; reads the file, leaves it at 0.
+    """
+    size = _size_of(file)
+    if size == 0:
+        raise ValidationError(_("照片是空文件，请重新拍摄或选择。"), code="empty")
+    limit = _max_bytes()
+    if size > limit:
+        raise ValidationError(
+            _("照片太大（%(size)s MB），不能超过 %(limit)s MB。")
+            % {"size": _megabytes(size), "limit": _megabytes(limit)},
+            code="too_big",
+        )
+    img = _open(file)
+    try:
+        img.verify()
+    except Exception:
+        raise ValidationError(
+            _("图片文件已损坏或不完整，请重新拍摄或选择。"), code="corrupt"
+        ) from None
+    # verify() leaves the image unusable; decoding the pixels is the real test.
+    _decode(file, draft_side=1)
+    file.seek(0)
+
+
+# -- re-encoding ------------------------------------------------------------------------
+
+
+def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """Convert pixels from the upload's colour profile to sRGB, since the profile is
+    dropped with the rest of the metadata (phones shoot in Display P3)."""
+    if not icc or img.mode not in ("RGB", "CMYK"):
+        return img
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(
+            img, src, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        logger.info("photo ICC profile ignored: cannot convert from it")
+        return img
+    return converted if converted is not None else img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        img.mode == "P" and "transparency" in img.info
+    ):
+        # Transparent pixels become white, not whatever colour they happen to hold.
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    if img.mode.startswith("I;16") or img.mode == "I":
+        # 16-bit greyscale: scale to 8 bits rather than clipping everything to white.
+        return img.convert("I").point(lambda v: v / 256).convert("L").convert("RGB")
+    return img.convert("RGB")
+
+
+def _fresh_jpeg(img: Image.Image, **options: Any) -> bytes:
+    # A new image carries no ``info``: nothing of the upload's metadata can be written.
+    clean = Image.new("RGB", img.size)
+    clean.paste(img)
+    out = io.BytesIO()
+    clean.save(out, "JPEG", optimize=True, **options)
+    return out.getvalue()
+
+
+def reencode(file: File[bytes] | IO[bytes]) -> tuple[ContentFile[bytes], int, int]:
+    """The photo as a new, metadata-free, upright JPEG no larger than the max side.
+
+    Returns ``(content, width, height)``; ``content.name`` is ``<uuid>.jpg``. The file
+    should have passed ``validate_upload``; a bad one still raises ``ValidationError``.
+    """
+    side = _max_side()
+    img = _decode(file, draft_side=side)
+    icc = img.info.get("icc_profile")
+    img = ImageOps.exif_transpose(img)
+    img = _to_srgb(img, icc)
+    img = _to_rgb(img)
+    img.thumbnail((side, side), Image.Resampling.LANCZOS)
+    data = _fresh_jpeg(img, quality=JPEG_QUALITY, progressive=True)
+    width, height = img.size
+    return ContentFile(data, name=f"{uuid.uuid4().hex}.jpg"), width, height
+
+
+# -- storing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """An upload that passed validation and was re-encoded; not stored yet."""
+
+    content: ContentFile[bytes]
+    width: int
+    height: int
+
+
+def photo_prepare(file: File[bytes]) -> PreparedPhoto:
+    validate_upload(file)
+    content, width, height = reencode(file)
+    return PreparedPhoto(content, width, height)
+
+
+def photos_prepare(files: Sequence[File[bytes] | PreparedPhoto]) -> list[PreparedPhoto]:
+    """Validate and re-encode every file (no database); the first bad one raises a
+    ``ValidationError`` naming it ("第2张照片：…"). Call this before opening a transaction
+    to keep the Pillow work out of it, then pass the result to ``photos_ingest``."""
+    prepared = []
+    for n, file in enumerate(files, start=1):
+        if isinstance(file, PreparedPhoto):
+            prepared.append(file)
+            continue
+        try:
+            prepared.append(photo_prepare(file))
+        except ValidationError as exc:
+            raise ValidationError(
+                _("第%(n)d张照片：%(error)s") % {"n": n, "error": exc.messages[0]},
+                code=exc.code,
+            ) from None
+    return prepared
+
+
+def _check_count(existing: int, adding: int, max_count: int) -> None:
+    if existing + adding <= max_count:
+        return
+    if existing:
+        message = _("最多上传 %(max)d 张照片（已有 %(existing)d 张）。") % {
+            "max": max_count, "existing": existing,
+        }
+    else:
+        message = _("最多上传 %(max)d 张照片。") % {"max": max_count}
+    raise ValidationError(message, code="too_many")
+
+
+def _existing_count(report: Report, kind: str) -> int:
+    return ReportPhoto.objects.filter(report=report, kind=kind).count()
+
+
+def photos_ingest(
+    *,
+    report: Report,
+    kind: str,
+    files: Sequence[File[bytes] | PreparedPhoto],
+    uploaded_by: Any,
+    event: ReportEvent | None = None,
+    max_count: int = MAX_PHOTOS,
+) -> list[ReportPhoto]:
+    """Store photos of one kind on a case: all of them or none.
+
+    Refuses more than ``max_count`` photos of the kind on the case in total, and any bad
+    file, before anything is written. ``files`` may hold uploads or ``PreparedPhoto``s.
+    """
+    if kind not in PhotoKind.values:
+        raise ValueError(f"unknown photo kind {kind!r}")
+    if not files:
+        return []
+    # Cheap refusal before any decoding; checked again under the lock below.
+    _check_count(_existing_count(report, kind), len(files), max_count)
+    prepared = photos_prepare(files)
+
+    written: list[ReportPhoto] = []
+    try:
+        with transaction.atomic():
+            # Two uploads at once must not both fit under the limit.
+            list(Report.objects.select_for_update().filter(pk=report.pk).values_list("pk"))
+            _check_count(_existing_count(report, kind), len(prepared), max_count)
+            for p in prepared:
+                p.content.seek(0)
+                written.append(
+                    ReportPhoto.objects.create(
+                        report=report, event=event, kind=kind, image=p.content,
+                        width=p.width, height=p.height, uploaded_by=uploaded_by,
+                    )
+                )
+    except BaseException:
+        # The rows are rolled back; remove the files saved with them.
+        for photo in written:
+            photo.image.delete(save=False)
+        raise
+    return written
+
+
+def photo_ingest(
+    *,
+    report: Report,
+    kind: str,
+    file: File[bytes] | PreparedPhoto,
+    uploaded_by: Any,
+    event: ReportEvent | None = None,
+    max_count: int = MAX_PHOTOS,
+) -> ReportPhoto:
+    """Validate, re-encode and store one photo of a case (``ValidationError`` if bad)."""
+    if not isinstance(file, PreparedPhoto):
+        file = photo_prepare(file)
+    (photo,) = photos_ingest(
+        report=report, kind=kind, files=[file], uploaded_by=uploaded_by, event=event,
+        max_count=max_count,
+    )
+    return photo
+
+
+# -- thumbnails -------------------------------------------------------------------------
+
+
+def photo_make_thumbnail(photo_id: int) -> None:
+    """Make the 320 px thumbnail of a photo. Safe to run twice or after the photo is gone."""
+    photo = ReportPhoto.objects.filter(pk=photo_id).first()
+    if photo is None or photo.thumbnail:
+        return
+    try:
+        with photo.image.open("rb") as f:
+            source = Image.open(f)
+            source.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+            source.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+            img = _to_rgb(source)
+    except FileNotFoundError:
+        # The image file was removed (e.g. a cleanup); retrying cannot help.
+        logger.warning("photo %s: image file %s missing, no thumbnail", photo_id, photo.image.name)
+        return
+    data = _fresh_jpeg(img, quality=THUMBNAIL_QUALITY)
+    name = f"{PurePosixPath(str(photo.image.name)).stem}.jpg"
+
+    with transaction.atomic():
+        # Re-read under a lock so two runs at once write one thumbnail file, not two.
+        locked = ReportPhoto.objects.select_for_update().filter(pk=photo_id).first()
+        if locked is None or locked.thumbnail:
+            return
+        locked.thumbnail.save(name, ContentFile(data), save=False)
+        locked.save(update_fields=["thumbnail"])

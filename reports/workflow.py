@@ -1,0 +1,718 @@
+"""The case lifecycle: every state change of a ``Report`` happens here and nowhere else.
+
+Each transition is one function ``report_<verb>(report, *, actor, ...)`` that
+
+1. locks the case row (``select_for_update``) inside a transaction,
+2. checks the actor's role and place (``PermissionDenied``) and the current state
+   (``WorkflowError``) against ``TRANSITIONS``,
+3. saves with ``update_fields``, freezing the on-time flag of the stage that ended and
+   setting the deadline of the stage that starts,
+4. writes one timeline event (``reports.events.event_write``),
+5. schedules side effects with ``transaction.on_commit``.
+
+See docs/workflow.md for the state diagram and who may do what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from grids.models import Department, Level, Role
+from grids.selectors import Scope, scope_for
+from reports import sla
+from reports.calendar import get_calendar
+from reports.events import event_write
+from reports.models import (
+    OPEN_STATES,
+    DispatchLevel,
+    EventKind,
+    Report,
+    RequestKind,
+    RequestStatus,
+    Stage,
+    StageLimit,
+    State,
+    TimeRequest,
+)
+
+
+class WorkflowError(Exception):
+    """A transition that the case's state or the input does not allow (message in Chinese)."""
+
+
+# -- who may act ---------------------------------------------------------------------
+
+
+def _ids(scope: Scope, *roles: str) -> set[int]:
+    return {r.pk for r in scope.regions_for(*roles)}
+
+
+def is_street_center(scope: Scope, report: Report) -> bool:
+    return report.street_id in _ids(scope, Role.STREET_STAFF)
+
+
+def is_district_center(scope: Scope, report: Report) -> bool:
+    return report.district_id in _ids(scope, Role.DISTRICT_STAFF)
+
+
+def is_dispatching_center(scope: Scope, report: Report) -> bool:
+    """The center that dispatched the case (street or district) decides on its requests."""
+    if report.dispatch_level == DispatchLevel.DISTRICT:
+        return is_district_center(scope, report)
+    return is_street_center(scope, report)
+
+
+def is_handler(scope: Scope, report: Report) -> bool:
+    return report.department_id is not None and report.department_id in {
+        d.pk for d in scope.departments
+    }
+
+
+def is_grid_worker(scope: Scope, report: Report) -> bool:
+    return report.grid_id in _ids(scope, Role.GRID_WORKER) or report.community_id in _ids(
+        scope, Role.GRID_HEAD
+    )
+
+
+def is_leader(scope: Scope, report: Report) -> bool:
+    grid = report.grid
+    return any(
+        r.tree_id == grid.tree_id and r.lft <= grid.lft and grid.rght <= r.rght
+        for r in scope.regions_for(Role.LEADER)
+    )
+
+
+def is_any_center(scope: Scope, report: Report) -> bool:
+    return is_street_center(scope, report) or is_district_center(scope, report)
+
+
+def is_urger(scope: Scope, report: Report) -> bool:
+    return is_any_center(scope, report) or is_leader(scope, report)
+
+
+def is_closer(scope: Scope, report: Report) -> bool:
+    return is_street_center(scope, report) or (
+        report.dispatch_level == DispatchLevel.DISTRICT and is_district_center(scope, report)
+    )
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Which states an action starts from, and who may take it."""
+
+    sources: frozenset[str]
+    who: Callable[[Scope, Report], bool]
+    label: str
+
+
+_TRIAGE = frozenset({State.REPORTED, State.ACCEPTED})
+_AT_DEPARTMENT = frozenset({State.DISPATCHED, State.ACKNOWLEDGED})
+
+# The transition table (Oscar's pipeline): action → allowed source states and actor.
+TRANSITIONS: dict[str, Transition] = {
+    "accept": Transition(frozenset({State.REPORTED}), is_street_center, _("立案")),
+    "reject": Transition(frozenset({State.REPORTED}), is_street_center, _("不予立案")),
+    "merge": Transition(_TRIAGE, is_street_center, _("合并")),
+    "recategorize": Transition(
+        frozenset({State.REPORTED, State.ACCEPTED, State.TRANSFERRED}), is_any_center,
+        _("更正类别/位置"),
+    ),
+    "dispatch": Transition(
+        frozenset({State.ACCEPTED, State.TRANSFERRED}), is_any_center, _("派遣")
+    ),
+    "transfer_up": Transition(_TRIAGE, is_street_center, _("上报区级")),
+    "send_down": Transition(frozenset({State.TRANSFERRED}), is_district_center, _("退回街道")),
+    "acknowledge": Transition(frozenset({State.DISPATCHED}), is_handler, _("签收")),
+    "return": Transition(_AT_DEPARTMENT, is_handler, _("回退")),
+    "handle": Transition(frozenset({State.ACKNOWLEDGED}), is_handler, _("处置完毕")),
+    "request_extension": Transition(_AT_DEPARTMENT, is_handler, _("申请延期")),
+    "request_suspension": Transition(_AT_DEPARTMENT, is_handler, _("申请挂账")),
+    "decide_request": Transition(_AT_DEPARTMENT, is_dispatching_center, _("审批延期/挂账")),
+    "verify": Transition(frozenset({State.HANDLED}), is_grid_worker, _("核查")),
+    "close": Transition(frozenset({State.VERIFIED}), is_closer, _("结案")),
+    "urge": Transition(frozenset(OPEN_STATES), is_urger, _("督办")),
+}
+
+
+def allowed_actions(user: Any, report: Report) -> frozenset[str]:
+    """The actions this user may take on the case in its current state."""
+    scope = scope_for(user)
+    return frozenset(
+        name
+        for name, t in TRANSITIONS.items()
+        if report.state in t.sources and t.who(scope, report)
+    )
+
+
+def _check(action: str, actor: User | None, report: Report) -> None:
+    """Refuse a transition: wrong person → PermissionDenied, wrong state → WorkflowError."""
+    t = TRANSITIONS[action]
+    if actor is not None and not t.who(scope_for(actor), report):
+        raise PermissionDenied(_("您无权对该案件执行“%(action)s”") % {"action": t.label})
+    if report.state not in t.sources:
+        raise WorkflowError(
+            _("案件当前状态为“%(state)s”，不能%(action)s")
+            % {"state": report.get_state_display(), "action": t.label}
+        )
+
+
+@contextmanager
+def _locked(report: Report) -> Iterator[Report]:
+    """The case row, locked for the rest of the transaction, with its grid loaded."""
+    with transaction.atomic():
+        yield (
+            Report.objects.select_for_update(of=("self",))
+            .select_related("grid", "standard", "department")
+            .get(pk=report.pk)
+        )
+
+
+def _save(report: Report, *fields: str) -> None:
+    report.save(update_fields=[*fields, "updated_at"])
+
+
+def _require(text: str, message: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise WorkflowError(message)
+    return text
+
+
+# -- clocks --------------------------------------------------------------------------
+
+DEFAULT_HANDLE_LIMIT = (Decimal(5), sla.LimitUnit.WORKING_DAYS)
+
+
+def stage_limit(stage: str) -> tuple[Decimal, sla.LimitUnit]:
+    row = StageLimit.objects.filter(stage=stage).first()
+    if row is None:
+        return Decimal("0.25"), sla.LimitUnit.WORKING_HOURS
+    return row.amount, sla.LimitUnit(row.unit)
+
+
+def handle_limit(report: Report) -> tuple[Decimal, sla.LimitUnit]:
+    """The handling limit comes from the case's filing standard (立案条件)."""
+    if report.standard is not None:
+        return report.standard.limit_amount, sla.LimitUnit(report.standard.limit_unit)
+    return DEFAULT_HANDLE_LIMIT
+
+
+def _due(start: datetime, limit: tuple[Decimal, sla.LimitUnit]) -> datetime:
+    amount, unit = limit
+    return sla.deadline(start, amount, unit, calendar=get_calendar())
+
+
+def _on_time(now: datetime, due: datetime | None) -> bool | None:
+    return None if due is None else now <= due
+
+
+def _start_accept_clock(report: Report, now: datetime) -> None:
+    report.accept_due = _due(now, stage_limit(Stage.ACCEPT))
+
+
+def _start_dispatch_clock(report: Report, now: datetime) -> list[str]:
+    report.dispatch_due = _due(now, stage_limit(Stage.DISPATCH))
+    report.dispatch_on_time = None
+    report.is_overdue = False
+    return ["dispatch_due", "dispatch_on_time", "is_overdue"]
+
+
+def _end_accept_clock(report: Report, now: datetime) -> list[str]:
+    if report.accept_on_time is None:
+        report.accept_on_time = _on_time(now, report.accept_due)
+    report.is_overdue = False
+    return ["accept_on_time", "is_overdue"]
+
+
+# -- transitions ---------------------------------------------------------------------
+
+
+def report_accept(report: Report, *, actor: User | None, note: str = "") -> Report:
+    """立案: the street center accepts a reported problem as a case."""
+    with _locked(report) as r:
+        _check("accept", actor, r)
+        now = timezone.now()
+        fields = _end_accept_clock(r, now)
+        fields += _start_dispatch_clock(r, now)
+        r.state = State.ACCEPTED
+        _save(r, "state", *fields)
+        event_write(report=r, kind=EventKind.ACCEPTED, actor=actor,
+                    from_state=State.REPORTED, to_state=r.state, note=note)
+    return r
+
+
+def report_reject(report: Report, *, actor: User, reason: str) -> Report:
+    """不予立案: the report is not a case for us (reason required)."""
+    reason = _require(reason, _("请填写不予立案的理由"))
+    with _locked(report) as r:
+        _check("reject", actor, r)
+        now = timezone.now()
+        fields = _end_accept_clock(r, now)
+        r.state = State.REJECTED
+        r.closed_at = now
+        _save(r, "state", "closed_at", *fields)
+        event_write(report=r, kind=EventKind.REJECTED, actor=actor,
+                    from_state=State.REPORTED, to_state=r.state, note=reason)
+    return r
+
+
+def report_merge(report: Report, *, actor: User, into: Report, note: str = "") -> Report:
+    """Merge a duplicate into an open case of the same street."""
+    with _locked(report) as r:
+        _check("merge", actor, r)
+        target = Report.objects.filter(pk=into.pk).first()
+        if target is None or target.pk == r.pk or target.street_id != r.street_id:
+            raise WorkflowError(_("只能合并到本街道的另一件案件"))
+        if target.state not in OPEN_STATES:
+            raise WorkflowError(_("目标案件已办结，不能合并"))
+        now = timezone.now()
+        from_state = r.state
+        fields = _end_accept_clock(r, now) if from_state == State.REPORTED else []
+        r.state = State.MERGED
+        r.merged_into = target
+        r.closed_at = now
+        _save(r, "state", "merged_into", "closed_at", *fields)
+        event_write(report=r, kind=EventKind.MERGED, actor=actor, from_state=from_state,
+                    to_state=r.state, note=note,
+                    data={"into": target.pk, "into_number": target.number})
+    return r
+
+
+def _department_allowed(r: Report, department: Department, level: str) -> bool:
+    region = department.region
+    if level == DispatchLevel.STREET:
+        return region.pk == r.street_id
+    return region.pk == r.district_id or (
+        region.level == Level.CITY and region.tree_id == r.grid.tree_id
+    )
+
+
+def report_dispatch(
+    report: Report, *, actor: User | None, department: Department, note: str = ""
+) -> Report:
+    """派遣: the street center (state accepted) or the district center (state transferred)
+    sends the case to a department of its own level."""
+    with _locked(report) as r:
+        level = DispatchLevel.DISTRICT if r.state == State.TRANSFERRED else DispatchLevel.STREET
+        _check("dispatch", actor, r)
+        if actor is not None:
+            scope = scope_for(actor)
+            own = is_district_center if level == DispatchLevel.DISTRICT else is_street_center
+            if not own(scope, r):
+                raise PermissionDenied(_("该案件当前应由%(level)s网格中心派遣") % {
+                    "level": DispatchLevel(level).label})
+        department = Department.objects.select_related("region").get(pk=department.pk)
+        if not department.is_active or not _department_allowed(r, department, level):
+            raise WorkflowError(
+                _("“%(dept)s”不是本%(level)s可派遣的处置部门")
+                % {"dept": department.name, "level": DispatchLevel(level).label}
+            )
+        now = timezone.now()
+        from_state = r.state
+        r.dispatch_on_time = _on_time(now, r.dispatch_due)
+        r.state = State.DISPATCHED
+        r.department = department
+        r.dispatch_level = level
+        r.proposed_department = None
+        r.handle_started = now
+        r.handle_due = _due(now, handle_limit(r))
+        r.handle_on_time = None
+        r.is_overdue = False
+        _save(r, "state", "department", "dispatch_level", "proposed_department",
+              "dispatch_on_time", "handle_started", "handle_due", "handle_on_time", "is_overdue")
+        event_write(report=r, kind=EventKind.DISPATCHED, actor=actor, from_state=from_state,
+                    to_state=r.state, note=note,
+                    data={"department": department.pk, "department_name": department.name,
+                          "level": level, "handle_due": r.handle_due.isoformat()})
+    return r
+
+
+def report_transfer_up(report: Report, *, actor: User | None, note: str = "") -> Report:
+    """吹哨 / 上报区级: the street cannot solve it; the district center takes over."""
+    with _locked(report) as r:
+        _check("transfer_up", actor, r)
+        now = timezone.now()
+        from_state = r.state
+        fields = _end_accept_clock(r, now) if from_state == State.REPORTED else []
+        if from_state == State.ACCEPTED:
+            # The street's dispatch stage ends here: it handed the case on.
+            r.dispatch_on_time = _on_time(now, r.dispatch_due)
+        r.state = State.TRANSFERRED
+        r.dispatch_due = _due(now, stage_limit(Stage.DISPATCH))
+        r.is_overdue = False
+        _save(r, "state", "dispatch_due", "dispatch_on_time", "is_overdue", *fields)
+        event_write(report=r, kind=EventKind.TRANSFERRED, actor=actor, from_state=from_state,
+                    to_state=r.state, note=note)
+    return r
+
+
+def report_send_down(report: Report, *, actor: User, reason: str) -> Report:
+    """The district center sends a transferred case back to the street (reason required)."""
+    reason = _require(reason, _("请填写退回街道的理由"))
+    with _locked(report) as r:
+        _check("send_down", actor, r)
+        now = timezone.now()
+        r.state = State.ACCEPTED
+        fields = _start_dispatch_clock(r, now)
+        _save(r, "state", *fields)
+        event_write(report=r, kind=EventKind.SENT_DOWN, actor=actor,
+                    from_state=State.TRANSFERRED, to_state=r.state, note=reason)
+    return r
+
+
+def report_acknowledge(report: Report, *, actor: User, note: str = "") -> Report:
+    """签收: the department takes the case on."""
+    with _locked(report) as r:
+        _check("acknowledge", actor, r)
+        r.state = State.ACKNOWLEDGED
+        _save(r, "state")
+        event_write(report=r, kind=EventKind.ACKNOWLEDGED, actor=actor,
+                    from_state=State.DISPATCHED, to_state=r.state, note=note)
+    return r
+
+
+def _end_suspension(r: Report, now: datetime) -> list[str]:
+    """Resume the clock: the handling deadline moves by the paused counting time."""
+    if not r.suspended or r.suspended_at is None or r.handle_due is None:
+        return []
+    _amount, unit = handle_limit(r)
+    r.handle_due = sla.deadline_after_pause(
+        r.handle_due, r.suspended_at, now, unit, calendar=get_calendar()
+    )
+    r.suspended = False
+    return ["handle_due", "suspended"]
+
+
+def report_return(report: Report, *, actor: User, reason: str) -> Report:
+    """回退: not this department's case; back to the center that dispatched it.
+
+    A return is never a resolution: the case goes back to triage and is counted."""
+    reason = _require(reason, _("请填写回退理由"))
+    with _locked(report) as r:
+        _check("return", actor, r)
+        now = timezone.now()
+        from_state = r.state
+        department = r.department
+        fields = _end_suspension(r, now)
+        r.state = (
+            State.TRANSFERRED if r.dispatch_level == DispatchLevel.DISTRICT else State.ACCEPTED
+        )
+        r.department = None
+        r.handle_due = None
+        r.handle_started = None
+        r.return_count += 1
+        fields += _start_dispatch_clock(r, now)
+        _save(r, "state", "department", "handle_due", "handle_started", "return_count", *fields)
+        TimeRequest.objects.filter(report=r, status=RequestStatus.PENDING).update(
+            status=RequestStatus.REFUSED, decided_at=now, decision_note=_("案件已回退")
+        )
+        event_write(report=r, kind=EventKind.RETURNED, actor=actor, from_state=from_state,
+                    to_state=r.state, note=reason,
+                    data={"department": department.pk if department else None,
+                          "department_name": department.name if department else ""})
+    return r
+
+
+def report_handle(report: Report, *, actor: User, note: str, photos: list[Any] | None = None) -> Report:
+    """处置完毕 / 反馈: the department reports the problem fixed, with result photos.
+
+    The grid worker then checks on site (核查)."""
+    note = _require(note, _("请填写处置结果"))
+    if not photos:
+        raise WorkflowError(_("请上传至少一张处置结果照片"))
+    from reports.photos import photos_ingest  # Pillow work stays out of module import
+
+    with _locked(report) as r:
+        _check("handle", actor, r)
+        now = timezone.now()
+        fields = _end_suspension(r, now)
+        r.state = State.HANDLED
+        r.handle_on_time = _on_time(now, r.handle_due)
+        r.verify_due = _due(now, stage_limit(Stage.VERIFY))
+        r.verify_on_time = None
+        r.is_overdue = False
+        _save(r, "state", "handle_on_time", "verify_due", "verify_on_time", "is_overdue", *fields)
+        event = event_write(report=r, kind=EventKind.HANDLED, actor=actor,
+                            from_state=State.ACKNOWLEDGED, to_state=r.state, note=note)
+        photos_ingest(report=r, kind="result", files=photos, uploaded_by=actor, event=event)
+        _thumbnails_on_commit(r)
+    return r
+
+
+def report_verify(
+    report: Report, *, actor: User, passed: bool, note: str = "",
+    photos: list[Any] | None = None,
+) -> Report:
+    """核查: the grid worker checks on site. Pass → the center closes; fail → rework (返工)."""
+    if not passed:
+        note = _require(note, _("核查不通过时请说明问题"))
+    with _locked(report) as r:
+        _check("verify", actor, r)
+        now = timezone.now()
+        r.verify_on_time = _on_time(now, r.verify_due)
+        r.is_overdue = False
+        if passed:
+            r.state = State.VERIFIED
+            _save(r, "state", "verify_on_time", "is_overdue")
+            kind = EventKind.VERIFIED
+        else:
+            # Rework: back to the department, with a new handling period.
+            r.state = State.ACKNOWLEDGED
+            r.rework_count += 1
+            r.handle_started = now
+            r.handle_due = _due(now, handle_limit(r))
+            r.handle_on_time = None
+            _save(r, "state", "verify_on_time", "is_overdue", "rework_count", "handle_started",
+                  "handle_due", "handle_on_time")
+            kind = EventKind.REWORK
+        event = event_write(report=r, kind=kind, actor=actor, from_state=State.HANDLED,
+                            to_state=r.state, note=note)
+        if photos:
+            from reports.photos import photos_ingest
+
+            photos_ingest(report=r, kind="verify", files=photos, uploaded_by=actor, event=event)
+            _thumbnails_on_commit(r)
+    return r
+
+
+def report_close(report: Report, *, actor: User, note: str = "") -> Report:
+    """结案: the center closes a verified case. On time when every stage was."""
+    with _locked(report) as r:
+        _check("close", actor, r)
+        now = timezone.now()
+        r.state = State.CLOSED
+        r.closed_at = now
+        flags = [r.accept_on_time, r.dispatch_on_time, r.handle_on_time, r.verify_on_time]
+        r.closed_on_time = all(f is not False for f in flags)
+        _save(r, "state", "closed_at", "closed_on_time")
+        event_write(report=r, kind=EventKind.CLOSED, actor=actor, from_state=State.VERIFIED,
+                    to_state=r.state, note=note)
+    return r
+
+
+def report_urge(report: Report, *, actor: User, note: str) -> Report:
+    """督办: a center or leader presses on an open case — a flag and a note, not a state."""
+    note = _require(note, _("请填写督办意见"))
+    with _locked(report) as r:
+        _check("urge", actor, r)
+        r.urge_count += 1
+        _save(r, "urge_count")
+        event_write(report=r, kind=EventKind.URGED, actor=actor, from_state=r.state, note=note)
+        _notify_on_commit(r, "urged", _("案件 %(number)s 被督办：%(note)s")
+                          % {"number": r.number, "note": note})
+    return r
+
+
+# -- extension (延期) and suspension (挂账) -----------------------------------------------
+
+MAX_SUSPENSION = timedelta(days=365)
+
+
+def report_request_extension(report: Report, *, actor: User, reason: str) -> TimeRequest:
+    """The department asks for more time: each granted extension adds one original limit."""
+    reason = _require(reason, _("请填写延期理由"))
+    with _locked(report) as r:
+        _check("request_extension", actor, r)
+        if r.extension_count >= sla.MAX_EXTENSIONS:
+            raise WorkflowError(_("该案件已延期 %(n)s 次，不能再申请延期") % {"n": r.extension_count})
+        request = _new_request(r, RequestKind.EXTENSION, actor, reason)
+        event_write(report=r, kind=EventKind.EXTENSION_REQUESTED, actor=actor,
+                    from_state=r.state, note=reason, data={"request": request.pk})
+    return request
+
+
+def report_request_suspension(
+    report: Report, *, actor: User, reason: str, until: datetime
+) -> TimeRequest:
+    """The department asks to suspend the clock (once per case, at most a year)."""
+    reason = _require(reason, _("请填写挂账理由"))
+    with _locked(report) as r:
+        _check("request_suspension", actor, r)
+        now = timezone.now()
+        if r.suspension_used:
+            raise WorkflowError(_("每件案件只能挂账一次"))
+        if not now < until <= now + MAX_SUSPENSION:
+            raise WorkflowError(_("挂账截止时间须在今后一年以内"))
+        request = _new_request(r, RequestKind.SUSPENSION, actor, reason, until=until)
+        event_write(report=r, kind=EventKind.SUSPENSION_REQUESTED, actor=actor,
+                    from_state=r.state, note=reason,
+                    data={"request": request.pk, "until": until.isoformat()})
+    return request
+
+
+def _new_request(
+    r: Report, kind: str, actor: User, reason: str, until: datetime | None = None
+) -> TimeRequest:
+    if TimeRequest.objects.filter(report=r, status=RequestStatus.PENDING).exists():
+        raise WorkflowError(_("该案件已有待审批的申请"))
+    return TimeRequest.objects.create(
+        report=r, kind=kind, reason=reason, suspend_until=until, requested_by=actor
+    )
+
+
+def report_decide_request(
+    report: Report, *, actor: User, request: TimeRequest, grant: bool, note: str = ""
+) -> Report:
+    """The center that dispatched grants or refuses a pending extension or suspension."""
+    if not grant:
+        note = _require(note, _("驳回时请填写理由"))
+    with _locked(report) as r:
+        _check("decide_request", actor, r)
+        req = TimeRequest.objects.select_for_update().filter(pk=request.pk, report=r).first()
+        if req is None or req.status != RequestStatus.PENDING:
+            raise WorkflowError(_("该申请不存在或已审批"))
+        now = timezone.now()
+        data: dict[str, Any] = {"request": req.pk}
+        if req.kind == RequestKind.EXTENSION:
+            if grant:
+                if r.extension_count >= sla.MAX_EXTENSIONS or r.handle_due is None:
+                    raise WorkflowError(_("最多只能延期 %(n)s 次") % {"n": sla.MAX_EXTENSIONS})
+                amount, unit = handle_limit(r)
+                r.handle_due = sla.extend(r.handle_due, amount, unit, calendar=get_calendar())
+                r.extension_count += 1
+                r.is_overdue = False
+                _save(r, "handle_due", "extension_count", "is_overdue")
+                data["handle_due"] = r.handle_due.isoformat()
+            kind = EventKind.EXTENSION_GRANTED if grant else EventKind.EXTENSION_REFUSED
+        else:
+            if grant:
+                if r.suspension_used:
+                    raise WorkflowError(_("每件案件只能挂账一次"))
+                r.suspended = True
+                r.suspension_used = True
+                r.suspended_at = now
+                r.suspended_until = req.suspend_until
+                r.is_overdue = False
+                _save(r, "suspended", "suspension_used", "suspended_at", "suspended_until",
+                      "is_overdue")
+            kind = EventKind.SUSPENSION_GRANTED if grant else EventKind.SUSPENSION_REFUSED
+        req.status = RequestStatus.GRANTED if grant else RequestStatus.REFUSED
+        req.decided_by = actor
+        req.decided_at = now
+        req.decision_note = note
+        req.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        event_write(report=r, kind=kind, actor=actor, from_state=r.state, note=note, data=data)
+    return r
+
+
+def report_resume(report: Report, *, actor: User | None = None) -> Report:
+    """End a suspension (the periodic task calls this when its date has passed)."""
+    with _locked(report) as r:
+        if not r.suspended:
+            return r
+        now = timezone.now()
+        fields = _end_suspension(r, now)
+        _save(r, *fields)
+        event_write(report=r, kind=EventKind.RESUMED, actor=actor, from_state=r.state,
+                    data={"handle_due": r.handle_due.isoformat() if r.handle_due else None})
+    return r
+
+
+# -- system transitions ----------------------------------------------------------------
+
+
+def running_due(report: Report) -> datetime | None:
+    """The deadline of the stage the case is in now (None if no clock runs)."""
+    if report.state == State.REPORTED:
+        return report.accept_due
+    if report.state in (State.ACCEPTED, State.TRANSFERRED):
+        return report.dispatch_due
+    if report.state in _AT_DEPARTMENT:
+        return None if report.suspended else report.handle_due
+    if report.state == State.HANDLED:
+        return report.verify_due
+    return None
+
+
+def running_unit(report: Report) -> sla.LimitUnit:
+    if report.state in _AT_DEPARTMENT:
+        return handle_limit(report)[1]
+    stage = {State.REPORTED: Stage.ACCEPT, State.HANDLED: Stage.VERIFY}.get(
+        State(report.state), Stage.DISPATCH
+    )
+    return stage_limit(stage)[1]
+
+
+def report_mark_overdue(report: Report) -> bool:
+    """Flag a case whose running stage is past due and notify the responsible center."""
+    with _locked(report) as r:
+        due = running_due(r)
+        now = timezone.now()
+        if r.is_overdue or due is None or now <= due:
+            return False
+        r.is_overdue = True
+        r.overdue_notified_at = now
+        _save(r, "is_overdue", "overdue_notified_at")
+        event_write(report=r, kind=EventKind.OVERDUE, actor=None, from_state=r.state,
+                    data={"due": due.isoformat()})
+        _notify_on_commit(r, "overdue", _("案件 %(number)s 已超期（%(state)s）")
+                          % {"number": r.number, "state": r.get_state_display()})
+    return True
+
+
+def _notify_on_commit(r: Report, kind: str, message: str) -> None:
+    from reports.notifications import notify_center
+
+    report_id = r.pk
+    transaction.on_commit(lambda: notify_center(report_id=report_id, kind=kind, message=message))
+
+
+def _thumbnails_on_commit(r: Report) -> None:
+    from reports.tasks import enqueue_thumbnails
+
+    report_id = r.pk
+    transaction.on_commit(lambda: enqueue_thumbnails(report_id))
+
+
+def stage_flags(report: Report) -> dict[str, bool | None]:
+    return {
+        "accept": report.accept_on_time,
+        "dispatch": report.dispatch_on_time,
+        "handle": report.handle_on_time,
+        "verify": report.verify_on_time,
+    }
+
+
+
+def report_recategorize(
+    report: Report,
+    *,
+    actor: User,
+    category: Any,
+    standard: Any = None,
+    note: str = "",
+) -> Report:
+    """A center corrects the category (and filing standard) at triage; routing runs again.
+
+    A wrong category must not strand a case at the wrong department, so the routing
+    version moves on and the routing task is scheduled once this commits."""
+    from reports.services import check_category, enqueue_route_on_commit
+
+    with _locked(report) as r:
+        _check("recategorize", actor, r)
+        category, standard = check_category(category, standard)
+        old = {"category": r.category_id, "category_name": str(r.category),
+               "standard": r.standard_id}
+        r.category = category
+        r.standard = standard
+        r.route_version += 1
+        r.proposed_department = None
+        _save(r, "category", "standard", "route_version", "proposed_department")
+        event_write(report=r, kind=EventKind.RECATEGORIZED, actor=actor, from_state=r.state,
+                    note=note or _("类别由“%(old)s”更正为“%(new)s”，重新分拨")
+                    % {"old": old["category_name"], "new": str(category)},
+                    data={"old": old, "new": {"category": category.pk,
+                                              "standard": standard.pk if standard else None}})
+        enqueue_route_on_commit(r.pk)
+    return r
