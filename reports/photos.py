@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
+from accounts.models import User
 from reports.models import PhotoKind, Report, ReportEvent, ReportPhoto
 
 logger = logging.getLogger(__name__)
@@ -304,7 +305,7 @@ def photos_ingest(
     report: Report,
     kind: str,
     files: Sequence[File[bytes] | PreparedPhoto],
-    uploaded_by: Any,
+    uploaded_by: User | None,
     event: ReportEvent | None = None,
     max_count: int = MAX_PHOTOS,
 ) -> list[ReportPhoto]:
@@ -348,7 +349,7 @@ def photo_ingest(
     report: Report,
     kind: str,
     file: File[bytes] | PreparedPhoto,
-    uploaded_by: Any,
+    uploaded_by: User | None,
     event: ReportEvent | None = None,
     max_count: int = MAX_PHOTOS,
 ) -> ReportPhoto:

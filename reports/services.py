@@ -148,6 +148,7 @@ def report_file(
         raise WorkflowError(_("请填写问题描述"))
     if len(photos or []) > 9:
         raise WorkflowError(_("最多上传 9 张照片"))
+    photos = prepare_photos(photos)
     grid = _resolve_grid(grid, lng, lat)
     if not _may_file(reporter, grid):
         raise PermissionDenied(_("您不能在该网格上报案件"))
@@ -226,6 +227,8 @@ def report_file_self_handled(
     description = (description or "").strip()
     if not description:
         raise WorkflowError(_("请填写问题描述"))
+    before_photos = prepare_photos(before_photos)
+    after_photos = prepare_photos(after_photos)
     grid = _resolve_grid(grid, lng, lat)
     scope = scope_for(reporter)
     if not any(
@@ -257,6 +260,21 @@ def report_file_self_handled(
                       event=event)
         workflow._thumbnails_on_commit(report)
     return report
+
+
+def prepare_photos(files: list[Any] | None) -> list[Any]:
+    """Validate and re-encode uploads before any transaction: Pillow work (up to seconds
+    for nine photos) must not run while a case row or SQLite's write lock is held."""
+    if not files:
+        return []
+    from django.core.exceptions import ValidationError
+
+    from reports.photos import photos_prepare
+
+    try:
+        return list(photos_prepare(files))
+    except ValidationError as e:
+        raise WorkflowError("；".join(e.messages)) from e
 
 
 def _ancestors(grid: Region) -> tuple[Region, Region, Region]:

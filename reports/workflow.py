@@ -431,7 +431,10 @@ def report_handle(report: Report, *, actor: User, note: str, photos: list[Any] |
     note = _require(note, _("请填写处置结果"))
     if not photos:
         raise WorkflowError(_("请上传至少一张处置结果照片"))
-    from reports.photos import photos_ingest  # Pillow work stays out of module import
+    from reports.photos import photos_ingest
+    from reports.services import prepare_photos
+
+    photos = prepare_photos(photos)
 
     with _locked(report) as r:
         _check("handle", actor, r)
@@ -457,6 +460,9 @@ def report_verify(
     """核查: the grid worker checks on site. Pass → the center closes; fail → rework (返工)."""
     if not passed:
         note = _require(note, _("核查不通过时请说明问题"))
+    from reports.services import prepare_photos
+
+    photos = prepare_photos(photos)
     with _locked(report) as r:
         _check("verify", actor, r)
         now = timezone.now()
