@@ -114,3 +114,483 @@ class WorkScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             afternoon_end=obj.afternoon_end,
         )
         obj.revision, obj.updated_at = saved.revision, saved.updated_at
+
+
+# =======================================================================================
+# Catalogue, filing standards, stage limits, routing rules and the read-only case list.
+# (Catalogue/rules section: import/export, 规则检查 and 试分拨 pages. The imports are
+# here so that this section stays self-contained below the calendar section.)
+# =======================================================================================
+
+from datetime import datetime  # noqa: E402
+
+from django import forms  # noqa: E402
+from django.core.exceptions import PermissionDenied  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
+from django.shortcuts import render  # noqa: E402
+from django.urls import URLPattern, path  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.utils.translation import gettext  # noqa: E402
+
+from grids import geo  # noqa: E402
+from grids.models import Region  # noqa: E402
+from reports import catalog as catalog_service  # noqa: E402
+from reports.models import (  # noqa: E402
+    Category,
+    FilingStandard,
+    Report,
+    ReportEvent,
+    RoutingRule,
+    StageLimit,
+)
+from reports.resources import CONTENT_TYPES  # noqa: E402
+
+# A city's catalogue or rule table is well under a megabyte; 10 MB is a wrong file.
+MAX_TABLE_UPLOAD = 10 * 1024 * 1024
+
+
+def can_import_tables(user: Any) -> bool:
+    """Catalogue and rule tables are city-wide: only superusers replace them in bulk."""
+    return bool(user.is_active and user.is_staff and user.is_superuser)
+
+
+class TableImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("文件"), help_text=_("XLSX 或 CSV（UTF-8 或 GB18030 编码），首行为列名")
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_TABLE_UPLOAD:
+            raise forms.ValidationError(
+                gettext("文件过大（上限 %(mb)d MB）") % {"mb": MAX_TABLE_UPLOAD // (1024 * 1024)}
+            )
+        if catalog_service.file_format(upload.name) is None:
+            raise forms.ValidationError(gettext("请上传 .xlsx 或 .csv 文件"))
+        return upload
+
+
+def _table_import_view(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    *,
+    title: str,
+    help_lines: list[str],
+    importer: Any,
+) -> HttpResponse:
+    """Upload → service → messages; on any error the rows are listed and nothing changed."""
+    if not can_import_tables(request.user):
+        raise PermissionDenied
+    errors: list[str] = []
+    form = TableImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = importer(upload.read(), fmt=catalog_service.file_format(upload.name))
+        except catalog_service.TableImportError as e:
+            errors = e.errors
+        else:
+            messages.success(request, gettext("导入完成：") + result.summary())
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            opts = model_admin.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": title,
+        "help_lines": help_lines,
+        "form": form,
+        "errors": errors,
+    }
+    return render(request, "admin/reports/import.html", context)
+
+
+def _table_export_view(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    *,
+    basename: str,
+    exporter: Any,
+) -> HttpResponse:
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    fmt = request.GET.get("format", "xlsx")
+    if fmt not in CONTENT_TYPES:
+        fmt = "xlsx"
+    response = HttpResponse(exporter(fmt=fmt), content_type=CONTENT_TYPES[fmt])
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="{basename}-{stamp}.{fmt}"'
+    return response
+
+
+# --- categories and filing standards --------------------------------------------------
+
+
+class MajorCategoryFilter(admin.SimpleListFilter):
+    title = _("大类")
+    parameter_name = "major"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        majors = Category.objects.filter(parent__isnull=True).order_by("sort", "code")
+        return [(str(pk), f"{code} {name}") for pk, code, name in majors.values_list(
+            "pk", "code", "name"
+        )]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        if queryset.model is Category:
+            return queryset.filter(Q(pk=value) | Q(parent_id=value))
+        return queryset.filter(category__parent_id=value)
+
+
+class CategoryAdminForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["code", "name", "kind", "parent", "keywords", "sort", "is_active"]
+        help_texts = {
+            "parent": _("留空为大类；小类须选择所属大类"),
+            "keywords": _("上报时检索类别用，空格分隔"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        parent = self.fields.get("parent")
+        if isinstance(parent, forms.ModelChoiceField):
+            parent.queryset = Category.objects.filter(parent__isnull=True).exclude(
+                pk=self.instance.pk
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("parent") is not None
+            and self.instance.pk
+            and self.instance.children.exists()
+        ):
+            raise forms.ValidationError(gettext("该大类下还有小类，不能改为小类"))
+        return data
+
+
+class FilingStandardInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = FilingStandard
+    fields = [
+        "code", "condition", "limit_amount", "limit_unit", "closing_condition", "is_urgent",
+        "sort",
+    ]
+    extra = 0
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = CategoryAdminForm
+    list_display = ["code", "tree_name", "parent", "kind", "standard_count", "sort", "is_active"]
+    list_display_links = ["code", "tree_name"]
+    list_filter = ["kind", MajorCategoryFilter, "is_active"]
+    search_fields = ["name", "^code", "keywords"]
+    list_select_related = ["parent"]
+    ordering = ["code"]
+    inlines = [FilingStandardInline]
+    list_per_page = 200
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
+        return super().get_queryset(request).annotate(standard_total=Count("standards"))
+
+    @admin.display(description=_("名称"), ordering="name")
+    def tree_name(self, obj: Category) -> str:
+        # Codes extend their major's code, so ordering by code lists each major with its
+        # minors beneath it; the indent makes that visible.
+        return obj.name if obj.parent_id is None else f"　└ {obj.name}"
+
+    @admin.display(description=_("立案条件数"), ordering="standard_total")
+    def standard_count(self, obj: Category) -> int:
+        return int(getattr(obj, "standard_total", 0))
+
+    def get_inlines(self, request: HttpRequest, obj: Category | None) -> list[Any]:
+        # Filing standards belong to minor categories only.
+        if obj is not None and obj.parent_id is None:
+            return []
+        return list(self.inlines)
+
+    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
+        catalog_service.category_save(obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [
+            path("import/", self.admin_site.admin_view(self.import_view),
+                 name="reports_category_import"),
+            path("export/", self.admin_site.admin_view(self.export_view),
+                 name="reports_category_export"),
+        ]
+        return extra + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        return _table_import_view(
+            request, self,
+            title=gettext("导入案件类别与立案条件"),
+            help_lines=[
+                gettext("一张表：每行一个大类（type=major）、小类（minor）或立案条件（standard），"
+                        "列为 type, code, parent_code, name, kind, keywords, limit_amount, "
+                        "limit_unit, closing_condition, urgent, sort, active；格式与“导出”相同。"),
+                gettext("按代码新增或更新，不会删除；停用请把 active 填 0。"
+                        "文件中任何一行有误，整份文件都不导入。"),
+            ],
+            importer=catalog_service.import_catalog,
+        )
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        return _table_export_view(
+            request, self, basename="catalogue", exporter=catalog_service.export_catalog
+        )
+
+
+@admin.register(FilingStandard)
+class FilingStandardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["code", "category", "condition", "limit", "closing_condition", "is_urgent"]
+    list_filter = ["limit_unit", "is_urgent", MajorCategoryFilter]
+    search_fields = ["^code", "condition", "category__name"]
+    list_select_related = ["category__parent"]
+    ordering = ["code"]
+    list_per_page = 200
+
+    @admin.display(description=_("处置时限"))
+    def limit(self, obj: FilingStandard) -> str:
+        return f"{obj.limit_amount.normalize():f} {obj.get_limit_unit_display()}"
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "category":
+            kwargs["queryset"] = Category.objects.filter(parent__isnull=False).select_related(
+                "parent"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(StageLimit)
+class StageLimitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["stage", "amount", "unit"]
+    list_editable = ["amount", "unit"]
+    ordering = ["stage"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: StageLimit | None = None) -> bool:
+        # Every stage needs a limit; change it instead.
+        return False
+
+
+# --- routing rules --------------------------------------------------------------------
+
+
+class RoutingRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = RoutingRule
+        fields = [
+            "category", "region", "department", "level", "mode", "priority", "is_active",
+            "valid_from", "valid_until", "note",
+        ]
+        help_texts = {
+            "region": _("规则覆盖该区划及其全部下级"),
+            "category": _("选大类则覆盖其全部小类"),
+            "priority": _("同一区划、同一类别的规则之间，数值大者优先"),
+            "valid_until": _("含当天；留空为长期有效"),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", gettext("失效日期不能早于生效日期"))
+        department, region, level = data.get("department"), data.get("region"), data.get("level")
+        if department is not None and region is not None and level:
+            for problem in catalog_service.rule_department_errors(
+                level=level, department_name=department.name,
+                department_region=department.region, region=region,
+            ):
+                self.add_error("department", problem)
+        return data
+
+
+class RuleDryRunForm(forms.Form):
+    category = forms.ModelChoiceField(
+        label=_("类别"),
+        queryset=Category.objects.filter(is_active=True).select_related("parent").order_by("code"),
+    )
+    region_code = forms.CharField(
+        label=_("网格（或区划）代码"), required=False, max_length=32,
+        help_text=_("填写网格代码；或者留空，填写下面的经纬度"),
+    )
+    lng = forms.FloatField(label=_("经度"), required=False, min_value=-180, max_value=180)
+    lat = forms.FloatField(label=_("纬度"), required=False, min_value=-90, max_value=90)
+    at = forms.DateTimeField(
+        label=_("时间"), required=False, help_text=_("留空为现在；格式 2026-07-01 09:00")
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        code = data.get("region_code")
+        lng, lat = data.get("lng"), data.get("lat")
+        if code:
+            region = Region.objects.filter(code=code).first()
+            if region is None:
+                self.add_error("region_code", gettext("区划代码“%(code)s”不存在") % {"code": code})
+            data["region"] = region
+        elif lng is not None and lat is not None:
+            hit = geo.get_index().locate(lng, lat)
+            if hit is None:
+                self.add_error("lng", gettext("该位置不在任何网格内"))
+                data["region"] = None
+            else:
+                data["region"] = Region.objects.get(pk=hit.id)
+        elif not self.errors:
+            raise forms.ValidationError(gettext("请填写网格代码，或同时填写经度和纬度"))
+        return data
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = RoutingRuleAdminForm
+    list_display = [
+        "id", "category", "region", "department", "level", "mode", "priority", "is_active",
+        "validity",
+    ]
+    list_filter = ["level", "mode", "is_active", ("department", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["category__name", "^category__code", "region__name", "^region__code"]
+    list_select_related = ["category__parent", "region", "department"]
+    autocomplete_fields = ["category", "region", "department"]
+    ordering = ["category__code", "region__code", "-priority", "id"]
+    list_per_page = 200
+
+    @admin.display(description=_("有效期"))
+    def validity(self, obj: RoutingRule) -> str:
+        if obj.valid_from is None and obj.valid_until is None:
+            return gettext("长期")
+        start = obj.valid_from.isoformat() if obj.valid_from else "…"
+        end = obj.valid_until.isoformat() if obj.valid_until else "…"
+        return gettext("%(start)s 至 %(end)s") % {"start": start, "end": end}
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        extra = [
+            path("import/", view(self.import_view), name="reports_routingrule_import"),
+            path("export/", view(self.export_view), name="reports_routingrule_export"),
+            path("check/", view(self.check_view), name="reports_routingrule_check"),
+            path("dry-run/", view(self.dry_run_view), name="reports_routingrule_dry_run"),
+        ]
+        return extra + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        return _table_import_view(
+            request, self,
+            title=gettext("导入分拨规则"),
+            help_lines=[
+                gettext("列：id（可选）, category_code, region_code, department_code, "
+                        "level（street/district）, mode（auto/propose）, priority, active, "
+                        "valid_from, valid_until（YYYY-MM-DD）, note；格式与“导出”相同。"),
+                gettext("有 id 的行更新该规则；没有 id 的行按“类别、区划、部门、层级、方式、"
+                        "生效日期”匹配已有规则，匹配到则更新，否则新建。"
+                        "不会删除规则；停用请把 active 填 0。"
+                        "文件中任何一行有误，整份文件都不导入。"),
+            ],
+            importer=catalog_service.import_rules,
+        )
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        return _table_export_view(
+            request, self, basename="routing-rules", exporter=catalog_service.export_rules
+        )
+
+    def check_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("规则检查"),
+            "check": catalog_service.check_rules(),
+        }
+        return render(request, "admin/reports/routingrule/check.html", context)
+
+    def dry_run_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = RuleDryRunForm(request.GET or None)
+        result = None
+        if form.is_bound and form.is_valid() and form.cleaned_data.get("region") is not None:
+            at: datetime | None = form.cleaned_data.get("at")
+            result = catalog_service.dry_run(
+                category=form.cleaned_data["category"],
+                region=form.cleaned_data["region"],
+                at=at,
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("试分拨"),
+            "form": form,
+            "result": result,
+        }
+        return render(request, "admin/reports/routingrule/dry_run.html", context)
+
+
+# --- cases (read-only) ----------------------------------------------------------------
+
+
+class ReportEventInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ReportEvent
+    fields = ("at", "kind", "actor", "from_state", "to_state", "note")
+    readonly_fields = ("at", "kind", "actor", "from_state", "to_state", "note")
+    ordering = ("at", "pk")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("流转记录")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReportEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Cases are written only by ``reports.workflow``: the admin may look, never touch."""
+
+    list_display = [
+        "number", "state", "category", "street", "department", "created_at", "is_overdue",
+    ]
+    list_filter = ["state", "is_overdue", "urgency", "source", "dispatch_level", "created_at"]
+    search_fields = ["^number"]
+    list_select_related = ["category__parent", "street", "department"]
+    ordering = ["-created_at"]
+    inlines = [ReportEventInline]
+    # COUNT(*) over millions of cases on every page view is not worth it.
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+        if request.user.is_superuser:
+            return super().get_queryset(request)
+        from reports.selectors import reports_visible_to
+
+        return reports_visible_to(request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Report | None = None) -> list[str]:
+        return [f.name for f in Report._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
+        return False

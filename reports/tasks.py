@@ -8,7 +8,9 @@ once the broker is back; ``report_route`` routes each version exactly once.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.db.models import F, Q
@@ -26,12 +28,30 @@ def route_report(report_id: int) -> None:
     report_route(report_id)
 
 
+# After a failed publish, skip publishing for this long: a phone filing during a broker
+# outage must not wait for a connection timeout each time. The sweeps catch up.
+BROKER_BACKOFF_SECONDS = 10.0
+_broker_down_until = 0.0
+
+
+def _publish(task: Any, args: tuple[Any, ...], what: str) -> bool:
+    """Send a task now if the broker seems up; False if it was not sent."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.info("%s not enqueued: broker marked down; the sweep will retry", what)
+        return False
+    try:
+        task.apply_async(args, retry=False)
+    except Exception as e:  # kombu/redis raise several types for an unreachable broker
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning("%s not enqueued (%s); the sweep will retry", what, e)
+        return False
+    return True
+
+
 def enqueue_route(report_id: int) -> None:
     """Send the routing task; on a broker failure log it and let the sweep catch up."""
-    try:
-        route_report.apply_async((report_id,), retry=False)
-    except Exception as e:  # kombu raises several types for an unreachable broker
-        logger.warning("routing of report %s not enqueued (%s); the sweep will retry", report_id, e)
+    _publish(route_report, (report_id,), f"routing of report {report_id}")
 
 
 @shared_task(ignore_result=True)
@@ -42,9 +62,11 @@ def sweep_unrouted(limit: int = 500) -> int:
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )
+    sent = 0
     for report_id in ids:
-        enqueue_route(report_id)
-    return len(ids)
+        if _publish(route_report, (report_id,), f"routing of report {report_id}"):
+            sent += 1
+    return sent
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -58,10 +80,7 @@ def enqueue_thumbnails(report_id: int) -> None:
     for photo_id in ReportPhoto.objects.filter(report_id=report_id, thumbnail="").values_list(
         "id", flat=True
     ):
-        try:
-            make_thumbnail.apply_async((photo_id,), retry=False)
-        except Exception as e:
-            logger.warning("thumbnail of photo %s not enqueued (%s)", photo_id, e)
+        _publish(make_thumbnail, (photo_id,), f"thumbnail of photo {photo_id}")
 
 
 def overdue_candidates(now: timezone.datetime) -> Q:

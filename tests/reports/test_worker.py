@@ -24,6 +24,7 @@ from django.db import connection
 from accounts.models import User
 from grids.models import Department
 from jinzhitong.celery import app as celery_app
+from jinzhitong.celery import use_broker
 from reports.models import EventKind, Report, RoutingRule, State
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report
@@ -103,12 +104,10 @@ def worker_process(broker: Broker) -> Iterator[subprocess.Popen[bytes]]:
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     # This process publishes to the same broker instead of running tasks eagerly.
-    old = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url=url, task_always_eager=False)
-    celery_app.pool.force_close_all()
+    old_url, old_eager = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    use_broker(url)
     yield proc
-    celery_app.conf.update(**old)
-    celery_app.pool.force_close_all()
+    use_broker(old_url, eager=old_eager)
     proc.terminate()
     try:
         proc.wait(timeout=15)

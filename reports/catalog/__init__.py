@@ -1,0 +1,83 @@
+"""The case catalogue and the routing-rule table as data: load, import, export, check.
+
+- ``import_catalog`` / ``export_catalog``: categories (大类/小类) and filing standards
+  (立案条件) as one CSV or XLSX table (columns in ``reports.resources.CATALOG_COLUMNS``,
+  described in seeds/make_categories.py).
+- ``import_rules`` / ``export_rules``: the routing rules as a table (docs/routing-rules.md).
+- Both imports are all or nothing: every row is validated first, any error raises
+  ``CatalogImportError`` / ``RuleImportError`` with one "第N行：…" message per problem
+  (N is the spreadsheet row, the header being row 1) and nothing is written. Rows are
+  upserted by code (rules: by id or by their natural key), so importing the same file
+  twice changes nothing. Nothing is ever deleted by an import: to retire a category or a
+  rule, set its ``active`` to 0.
+- ``load_rule_table`` builds the ``reports.routing.RuleTable`` from the database (one
+  query); ``region_paths`` / ``category_paths`` give the root → node id paths that
+  ``route`` and ``uncovered_pairs`` take; ``check_rules`` and ``dry_run`` back the admin's
+  规则检查 and 试分拨 pages and the ``check_rules`` command.
+"""
+
+from reports.catalog.rules import (
+    DEPARTMENT_LEVELS,
+    ConflictLine,
+    ConsideredRule,
+    DryRun,
+    RegionTree,
+    RuleCheck,
+    UncoveredRegion,
+    category_path_of,
+    category_paths,
+    check_rules,
+    dry_run,
+    load_rule_table,
+    names_for,
+    region_path_of,
+    region_paths,
+    region_tree,
+    rule_department_errors,
+)
+from reports.catalog.tables import (
+    CatalogImportError,
+    ImportResult,
+    RuleImportError,
+    TableImportError,
+    catalog_dataset,
+    category_save,
+    export_catalog,
+    export_rules,
+    file_format,
+    import_catalog,
+    import_rules,
+    rules_dataset,
+)
+
+__all__ = [
+    "DEPARTMENT_LEVELS",
+    "CatalogImportError",
+    "ConflictLine",
+    "ConsideredRule",
+    "DryRun",
+    "ImportResult",
+    "RegionTree",
+    "RuleCheck",
+    "RuleImportError",
+    "TableImportError",
+    "UncoveredRegion",
+    "catalog_dataset",
+    "category_path_of",
+    "category_paths",
+    "category_save",
+    "check_rules",
+    "dry_run",
+    "export_catalog",
+    "export_rules",
+    "file_format",
+    "import_catalog",
+    "import_rules",
+    "load_rule_table",
+    "names_for",
+    "region_path_of",
+    "region_paths",
+    "region_tree",
+    "rule_department_errors",
+    "rules_dataset",
+]

@@ -1,0 +1,341 @@
+"""Admin: catalogue and rule import/export pages, 规则检查, 试分拨, and the read-only cases."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import openpyxl
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from grids.models import Department, Role
+from reports.catalog import import_rules
+from reports.models import Category, Report, ReportEvent, RoutingRule
+from tests.conftest import City
+from tests.factories import DepartmentFactory, UserFactory, assign
+from tests.reports.conftest import Catalog
+
+CATALOG_HEADER = (
+    "type,code,parent_code,name,kind,keywords,limit_amount,limit_unit,closing_condition,"
+    "urgent,sort,active"
+)
+RULE_HEADER = (
+    "category_code,region_code,department_code,level,mode,priority,active,valid_from,"
+    "valid_until,note"
+)
+
+
+def upload(name: str, text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
+
+
+def page(client: Client, url: str, **params: str) -> str:
+    response = client.get(url, params)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "INVALID_TEMPLATE_VARIABLE" not in text
+    return text
+
+
+@pytest.fixture
+def admin_client_(client: Client, admin_user: User) -> Client:
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def staff(city: City) -> User:
+    """Staff with every reports permission, but not a superuser."""
+    user = UserFactory(username="staff", full_name="区管理员", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="reports"))
+    assign(user, Role.STREET_STAFF, region=city.other_street)
+    return user
+
+
+@pytest.fixture
+def team(city: City) -> Department:
+    return DepartmentFactory(code="WX-ZFD", name="万兴街道综合执法大队", region=city.street)
+
+
+def add_rules(city: City, *lines: str) -> None:
+    import_rules(("\n".join([RULE_HEADER, *lines]) + "\n").encode(), fmt="csv")
+
+
+# --- catalogue import / export --------------------------------------------------------
+
+
+def test_it_imports_a_catalogue(admin_client_: Client, db: None) -> None:
+    text = "\n".join([
+        CATALOG_HEADER,
+        "major,03,,园林绿化,component,,,,,,1,1",
+        "minor,0301,03,毁绿种菜,event,种菜,,,,,1,1",
+        "standard,0301-1,0301,公共绿地被开垦种菜,,,5,working_days,恢复绿化,0,1,",
+    ])
+
+    response = admin_client_.post(
+        reverse("admin:reports_category_import"), {"file": upload("c.csv", text)}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("admin:reports_category_changelist")
+    assert "导入完成：新建 3" in response.content.decode()
+    assert Category.objects.get(code="0301").parent.name == "园林绿化"
+
+
+def test_it_lists_the_bad_rows_and_imports_nothing(admin_client_: Client, db: None) -> None:
+    text = "\n".join([
+        CATALOG_HEADER,
+        "major,03,,园林绿化,component,,,,,,1,1",
+        "minor,0301,09,毁绿种菜,event,,,,,,1,1",
+        "standard,0301-1,0301,种菜,,,5,weeks,恢复绿化,0,1,",
+    ])
+
+    response = admin_client_.post(
+        reverse("admin:reports_category_import"), {"file": upload("c.csv", text)}
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "第4行：时限单位“weeks”无效" in body
+    assert "第3行：上级大类“09”不存在" in body
+    assert not Category.objects.exists()
+
+
+def test_it_exports_the_catalogue_as_xlsx(admin_client_: Client, catalog: Catalog) -> None:
+    response = admin_client_.get(reverse("admin:reports_category_export"), {"format": "xlsx"})
+
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert [c.value for c in sheet[1]] == CATALOG_HEADER.split(",")
+    assert sheet.max_row == 1 + 6 + 4
+
+
+@pytest.mark.parametrize(
+    "name", ["admin:reports_category_import", "admin:reports_routingrule_import"]
+)
+def test_staff_who_are_not_superusers_may_not_import(
+    client: Client, staff: User, name: str
+) -> None:
+    client.force_login(staff)
+    text = "\n".join([CATALOG_HEADER, "major,03,,园林绿化,component,,,,,,1,1"])
+
+    get = client.get(reverse(name))
+    post = client.post(reverse(name), {"file": upload("c.csv", text)})
+
+    assert (get.status_code, post.status_code) == (403, 403)
+    assert not Category.objects.exists()
+
+
+def test_the_import_buttons_are_hidden_from_staff(client: Client, staff: User) -> None:
+    client.force_login(staff)
+
+    body = page(client, reverse("admin:reports_routingrule_changelist"))
+
+    assert reverse("admin:reports_routingrule_import") not in body
+    assert reverse("admin:reports_routingrule_check") in body
+
+
+# --- rules ----------------------------------------------------------------------------
+
+
+def test_the_rules_import_page_names_the_bad_rows(
+    admin_client_: Client, city: City, catalog: Catalog, team: Department
+) -> None:
+    text = "\n".join([
+        RULE_HEADER,
+        f"01,{city.street.code},WX-ZFD,street,auto,0,1,,,",
+        f"01,{city.street.code},WX-ZFD,district,auto,0,1,,,",
+    ])
+
+    response = admin_client_.post(
+        reverse("admin:reports_routingrule_import"), {"file": upload("r.csv", text)}
+    )
+
+    assert "第3行：派遣层级为区级（district）" in response.content.decode()
+    assert not RoutingRule.objects.exists()
+
+
+def test_the_rule_form_refuses_a_department_of_the_wrong_level(
+    admin_client_: Client, city: City, catalog: Catalog, team: Department
+) -> None:
+    response = admin_client_.post(reverse("admin:reports_routingrule_add"), {
+        "category": catalog.roof_tree.pk, "region": city.district.pk, "department": team.pk,
+        "level": "district", "mode": "propose", "priority": 0, "is_active": "on",
+    })
+
+    assert response.status_code == 200
+    assert "须为区级或市级部门" in response.content.decode()
+    assert not RoutingRule.objects.exists()
+
+
+def test_the_check_page_lists_conflicts_and_gaps(
+    admin_client_: Client, city: City, catalog: Catalog, team: Department
+) -> None:
+    DepartmentFactory(code="WX-CJB", name="万兴街道城建科", region=city.street)
+    add_rules(
+        city,
+        f"01,{city.street.code},WX-ZFD,street,auto,0,1,,,",
+        f"01,{city.street.code},WX-CJB,street,propose,0,1,,,",
+    )
+
+    body = page(admin_client_, reverse("admin:reports_routingrule_check"))
+
+    assert "规则冲突：1 组" in body
+    assert "万兴街道城建科（街道处置，建议派遣）" in body
+    assert "公用设施›井盖、房屋安全›楼顶杂树" in body
+
+
+def test_dry_run_by_grid_code_shows_the_rule_and_why(
+    admin_client_: Client, city: City, catalog: Catalog, team: Department
+) -> None:
+    add_rules(
+        city,
+        f"01,{city.street.code},WX-ZFD,street,auto,0,1,,,",
+        f"0101,{city.district.code},{city.department.code},district,propose,0,1,,,",
+    )
+    street_rule = RoutingRule.objects.get(department=team)
+
+    body = page(admin_client_, reverse("admin:reports_routingrule_dry_run"),
+                category=str(catalog.garbage.pk), region_code=city.grid.code)
+
+    link = reverse("admin:reports_routingrule_change", args=[street_rule.pk])
+    assert f'命中规则 <a href="{link}">#{street_rule.pk}</a>' in body
+    assert f"规则#{street_rule.pk}：区划 万兴街道（街道级，上溯2层）" in body
+    assert "被更具体或优先级更高的规则覆盖" in body  # the district rule it beat
+
+
+def test_dry_run_by_position_finds_the_grid(
+    admin_client_: Client, city: City, catalog: Catalog
+) -> None:
+    add_rules(city, f"0501,{city.district.code},{city.department.code},district,propose,0,1,,,")
+
+    body = page(admin_client_, reverse("admin:reports_routingrule_dry_run"),
+                category=str(catalog.roof_tree.pk), lng="117.175", lat="39.105")
+
+    assert "天津市›南开区›万兴街道›天大北五村社区›第六网格" in body
+    assert "南开区城管委（区级，建议派遣）" in body
+
+
+def test_dry_run_says_when_no_rule_matches(
+    admin_client_: Client, city: City, catalog: Catalog
+) -> None:
+    body = page(admin_client_, reverse("admin:reports_routingrule_dry_run"),
+                category=str(catalog.manhole.pk), region_code=city.other_grid.code)
+
+    assert "没有匹配的规则：案件由街道中心人工分拨" in body
+
+
+def test_dry_run_refuses_a_point_outside_every_grid(
+    admin_client_: Client, city: City, catalog: Catalog
+) -> None:
+    body = page(admin_client_, reverse("admin:reports_routingrule_dry_run"),
+                category=str(catalog.manhole.pk), lng="100", lat="30")
+
+    assert "该位置不在任何网格内" in body
+    assert "dry-run-result" not in body
+
+
+def test_the_catalogue_pages_render(admin_client_: Client, catalog: Catalog) -> None:
+    listing = page(admin_client_, reverse("admin:reports_category_changelist"))
+    minor = page(admin_client_, reverse("admin:reports_category_change",
+                                        args=[catalog.manhole.pk]))
+
+    assert "　└ 井盖" in listing
+    assert "井盖破损" in minor
+    page(admin_client_, reverse("admin:reports_filingstandard_changelist"))
+    page(admin_client_, reverse("admin:reports_stagelimit_changelist"))
+    page(admin_client_, reverse("admin:reports_routingrule_changelist"))
+    page(admin_client_, reverse("admin:reports_routingrule_add"))
+    page(admin_client_, reverse("admin:reports_routingrule_dry_run"))
+
+
+# --- cases ----------------------------------------------------------------------------
+
+
+def make_report(city: City, category: Category, reporter: User, number: str) -> Report:
+    report = Report.objects.create(
+        number=number, state="reported", reporter=reporter, idempotency_key=uuid.uuid4().hex,
+        grid=city.grid, community=city.community, street=city.street, district=city.district,
+        category=category, description="楼顶有一棵小树",
+    )
+    ReportEvent.objects.create(report=report, kind="filed", actor=reporter, to_state="reported",
+                               note="网格员上报")
+    return report
+
+
+def test_the_case_list_and_timeline_are_read_only(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User
+) -> None:
+    report = make_report(city, catalog.roof_tree, admin_user, "NK20260101-0001")
+    change_url = reverse("admin:reports_report_change", args=[report.pk])
+
+    listing = page(admin_client_, reverse("admin:reports_report_changelist"))
+    detail = page(admin_client_, change_url)
+    add = admin_client_.get(reverse("admin:reports_report_add"))
+    post = admin_client_.post(change_url, {"description": "改掉"})
+    delete = admin_client_.post(reverse("admin:reports_report_delete", args=[report.pk]),
+                                {"post": "yes"})
+
+    assert "NK20260101-0001" in listing
+    assert "网格员上报" in detail
+    assert 'name="_save"' not in detail
+    assert (add.status_code, post.status_code, delete.status_code) == (403, 403, 403)
+    report.refresh_from_db()
+    assert report.description == "楼顶有一棵小树"
+
+
+def test_staff_see_only_the_cases_in_their_scope(
+    client: Client, city: City, catalog: Catalog, staff: User, admin_user: User
+) -> None:
+    mine = make_report(city, catalog.garbage, admin_user, "HP-0001")
+    mine.grid, mine.community, mine.street, mine.district = (
+        city.other_grid, city.other_community, city.other_street, city.other_district
+    )
+    mine.save()
+    theirs = make_report(city, catalog.garbage, admin_user, "NK-0002")
+    client.force_login(staff)
+
+    listing = page(client, reverse("admin:reports_report_changelist"))
+    hidden = client.get(reverse("admin:reports_report_change", args=[theirs.pk]))
+
+    assert "HP-0001" in listing
+    assert "NK-0002" not in listing
+    assert hidden.status_code == 302  # the admin's "does not exist" redirect
+
+
+def test_the_case_list_costs_the_same_at_n_and_2n_rows(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User,
+    django_assert_num_queries: object,
+) -> None:
+    url = reverse("admin:reports_report_changelist")
+    for i in range(5):
+        make_report(city, catalog.garbage, admin_user, f"A-{i}")
+    admin_client_.get(url)  # warm the session and content types
+
+    # session, user, the paginator's count, the page of cases with category (and its
+    # major), street and department joined.
+    with django_assert_num_queries(4) as small:  # type: ignore[operator]
+        admin_client_.get(url)
+    for i in range(5, 10):
+        make_report(city, catalog.garbage, admin_user, f"A-{i}")
+    with django_assert_num_queries(len(small.captured_queries)):  # type: ignore[operator]
+        admin_client_.get(url)
+
+
+def test_the_demo_sends_the_roof_tree_to_the_district(admin_client_: Client) -> None:
+    from django.core.management import call_command
+
+    call_command("load_demo", "--quiet-logins", stdout=io.StringIO())
+    call_command("load_demo_reports", stdout=io.StringIO())
+    roof_tree = Category.objects.get(name="楼顶杂树")
+
+    body = page(admin_client_, reverse("admin:reports_routingrule_dry_run"),
+                category=str(roof_tree.pk), region_code="120104005035006")
+    check = page(admin_client_, reverse("admin:reports_routingrule_check"))
+
+    assert "区划 南开区（区级，上溯3层） × 类别 房屋安全›楼顶杂树（小类） → 南开区城管委" in body
+    assert "规则冲突：0 组" in check
