@@ -124,6 +124,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 # Extra notification transports (dotted paths of callables taking a Notification).
 NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
+# Spreadsheet exports never carry live formulas (CSV injection).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 REPORT_PHOTO_MAX_BYTES = envint("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -376,6 +376,8 @@ def photo_make_thumbnail(photo_id: int) -> None:
             source = Image.open(f)
             source.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
             source.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+            # thumbnail() does not decode an image that is already small enough.
+            source.load()
             img = _to_rgb(source)
     except FileNotFoundError:
         # The image file was removed (e.g. a cleanup); retrying cannot help.

@@ -44,6 +44,11 @@ class Command(BaseCommand):
             buildings = self._buildings(_read("buildings.json"))
             departments = self._departments(demo["departments"])
             users = self._users(demo["users"], demo["password"])
+        # The work calendar (chinese-calendar years) and the case catalogue and rules.
+        from django.core.management import call_command
+
+        call_command("seed_calendar", stdout=self.stdout)
+        call_command("load_demo_reports", stdout=self.stdout)
         self.stdout.write(
             f"区划：新建 {result.created}，更新 {result.updated}，未变 {result.unchanged}；"
             f"楼栋 {buildings}；部门 {departments}；用户 {len(users)}"
