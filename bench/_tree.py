@@ -23,8 +23,15 @@ def square(lng: float, lat: float, size: float, steps: int = 4) -> dict[str, Any
 
 
 def build_city(
-    *, districts: int, streets: int, communities: int, grids: int, cell: float = 0.002,
-    origin: tuple[float, float] = (116.8, 38.6), tree_id: int = 1, code: str = "B12",
+    *,
+    districts: int,
+    streets: int,
+    communities: int,
+    grids: int,
+    cell: float = 0.002,
+    origin: tuple[float, float] = (116.8, 38.6),
+    tree_id: int = 1,
+    code: str = "B12",
 ) -> dict[str, int]:
     """Insert a 5-level tree of about the requested size; returns counts by level.
 
@@ -43,8 +50,14 @@ def build_city(
 
     def node(level: int, name: str, code_: str, parent: Region | None) -> Region:
         r = Region(
-            code=code_, name=name, level=level, depth=level, tree_id=tree_id,
-            lft=0, rght=0, parent=parent,
+            code=code_,
+            name=name,
+            level=level,
+            depth=level,
+            tree_id=tree_id,
+            lft=0,
+            rght=0,
+            parent=parent,
         )
         counter[0] += 1
         r.lft = counter[0]
@@ -82,6 +95,4 @@ def build_city(
             if r.parent is not None:
                 r.parent_id = r.parent.pk
         Region.objects.bulk_create(rows_by_level[level], batch_size=2000)
-    return {f"level{lvl}": len(rows) for lvl, rows in enumerate(rows_by_level)} | {
-        "cols": cols
-    }
+    return {f"level{lvl}": len(rows) for lvl, rows in enumerate(rows_by_level)} | {"cols": cols}

@@ -37,10 +37,10 @@ def _free_port() -> int:
 
 def main() -> None:
     setup_django()
+    from _tree import build_city
     from django.conf import settings
     from django.db import connection
 
-    from _tree import build_city
     from accounts.models import User
     from grids.models import Department, Level, Region
     from reports import services
@@ -48,22 +48,36 @@ def main() -> None:
 
     build_city(districts=2, streets=4, communities=8, grids=80)
     street = Region.objects.filter(level=Level.STREET).first()
-    grids = list(Region.objects.filter(level=Level.GRID, tree_id=street.tree_id,
-                                       lft__gt=street.lft, rght__lt=street.rght))
+    grids = list(
+        Region.objects.filter(
+            level=Level.GRID, tree_id=street.tree_id, lft__gt=street.lft, rght__lt=street.rght
+        )
+    )
     dept = Department.objects.create(code="D1", name="街道执法队", region=street)
     major = Category.objects.create(code="01", name="市容环境", kind="event")
     minor = Category.objects.create(code="0101", name="暴露垃圾", kind="event", parent=major)
-    FilingStandard.objects.create(category=minor, code="0101-1", condition="暴露垃圾",
-                                  limit_amount=Decimal(2), limit_unit="working_hours",
-                                  closing_condition="清理")
-    RoutingRule.objects.create(category=minor, region=street, department=dept, level="street",
-                               mode="auto")
+    FilingStandard.objects.create(
+        category=minor,
+        code="0101-1",
+        condition="暴露垃圾",
+        limit_amount=Decimal(2),
+        limit_unit="working_hours",
+        closing_condition="清理",
+    )
+    RoutingRule.objects.create(
+        category=minor, region=street, department=dept, level="street", mode="auto"
+    )
     user = User.objects.create_superuser("bench", "b@example.org", "x")
 
     def file_one() -> Report:
         grid = grids[0]
-        return services.report_file(reporter=user, category=minor, description="垃圾",
-                                    idempotency_key=uuid.uuid4().hex, grid=grid)
+        return services.report_file(
+            reporter=user,
+            category=minor,
+            description="垃圾",
+            idempotency_key=uuid.uuid4().hex,
+            grid=grid,
+        )
 
     with mock.patch("reports.services.enqueue_route_on_commit"):
         t0 = time.perf_counter()
@@ -81,18 +95,47 @@ def main() -> None:
         print("# redis-server not installed: worker latency not measured", flush=True)
         return
     port = _free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     tmp = tempfile.mkdtemp(prefix="jzt-bench-beat-")
-    env = os.environ | {"DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-                        "REDIS_URL": url, "LOG_LEVEL": "WARNING",
-                        "DJANGO_SETTINGS_MODULE": "jinzhitong.settings"}
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        "REDIS_URL": url,
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "jinzhitong.settings",
+    }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "jinzhitong", "worker", "--pool=solo",
-         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "jinzhitong",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     from jinzhitong.celery import use_broker
 

@@ -22,8 +22,8 @@ CELL = 0.002
 def main() -> None:
     setup_django()
     import shapely
-
     from _tree import build_city
+
     from grids import geo
 
     shape = build_city(districts=16, streets=320, communities=5_120, grids=GRIDS, cell=CELL)

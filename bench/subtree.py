@@ -15,10 +15,10 @@ from _common import metric, setup_django
 
 def main() -> None:
     setup_django()
+    from _tree import build_city
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from _tree import build_city
     from grids.models import Level, Region
     from grids.selectors import subtree_q
 

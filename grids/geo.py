@@ -25,7 +25,6 @@ from shapely.validation import explain_validity, make_valid
 from grids.models import Building, GeoStamp, Level, Region
 
 
-
 class BoundaryError(ValueError):
     """A boundary that cannot become a polygon; the message is for people (Chinese)."""
 

@@ -55,10 +55,10 @@ def scope_for(user: Any) -> Scope:
         region_roles: list[tuple[str, Region]] = []
         departments: list[Department] = []
         for a in rows:
-            if a.department_id is not None:
+            if a.department is not None:
                 departments.append(a.department)
                 region_roles.append((a.role, a.department.region))
-            elif a.region_id is not None:
+            elif a.region is not None:
                 region_roles.append((a.role, a.region))
         scope = Scope(
             is_global=bool(user.is_superuser),

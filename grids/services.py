@@ -32,14 +32,19 @@ def building_upsert(
         raise ValidationError(_("楼栋只能属于网格"))
     with transaction.atomic():
         building, _created = Building.objects.update_or_create(
-            code=code, defaults={"grid": grid, "number": number, "name": name, "lng": lng, "lat": lat}
+            code=code,
+            defaults={"grid": grid, "number": number, "name": name, "lng": lng, "lat": lat},
         )
         bump_geo_stamp()
     return building
 
 
 def entrance_upsert(
-    *, building: Building, number: str, name: str, lng: float | None = None,
+    *,
+    building: Building,
+    number: str,
+    name: str,
+    lng: float | None = None,
     lat: float | None = None,
 ) -> Entrance:
     entrance, _created = Entrance.objects.update_or_create(

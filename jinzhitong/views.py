@@ -34,7 +34,9 @@ def _check_broker() -> str:
     try:
         import redis
 
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+        )
         client.ping()
     except Exception as e:
         return f"error: {type(e).__name__}"

@@ -114,7 +114,6 @@ class WorkDay(models.Model):
 # ---------------------------------------------------------------------------------------
 
 
-
 class CategoryKind(models.TextChoices):
     COMPONENT = "component", _("部件")
     EVENT = "event", _("事件")
@@ -147,7 +146,7 @@ class Category(models.Model):
         ordering = ["sort", "code"]
 
     def __str__(self) -> str:
-        return self.name if self.parent_id is None else f"{self.parent.name}›{self.name}"
+        return self.name if self.parent is None else f"{self.parent.name}›{self.name}"
 
     @property
     def is_minor(self) -> bool:
@@ -174,7 +173,9 @@ class FilingStandard(models.Model):
         verbose_name_plural = _("立案条件")
         ordering = ["category", "sort", "code"]
         constraints = [
-            models.CheckConstraint(condition=Q(limit_amount__gt=0), name="reports_standard_limit_pos")
+            models.CheckConstraint(
+                condition=Q(limit_amount__gt=0), name="reports_standard_limit_pos"
+            )
         ]
 
     def __str__(self) -> str:
@@ -227,11 +228,15 @@ class RoutingRule(models.Model):
         Category, verbose_name=_("类别"), related_name="rules", on_delete=models.CASCADE
     )
     region = models.ForeignKey(
-        "grids.Region", verbose_name=_("区划"), related_name="routing_rules",
+        "grids.Region",
+        verbose_name=_("区划"),
+        related_name="routing_rules",
         on_delete=models.CASCADE,
     )
     department = models.ForeignKey(
-        "grids.Department", verbose_name=_("处置部门"), related_name="routing_rules",
+        "grids.Department",
+        verbose_name=_("处置部门"),
+        related_name="routing_rules",
         on_delete=models.CASCADE,
     )
     level = models.CharField(_("派遣层级"), max_length=10, choices=DispatchLevel.choices)
@@ -320,7 +325,9 @@ class Report(models.Model):
         _("来源"), max_length=16, choices=Source.choices, default=Source.GRID_WORKER
     )
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("上报人"), related_name="reports_filed",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上报人"),
+        related_name="reports_filed",
         on_delete=models.PROTECT,
     )
     idempotency_key = models.CharField(_("幂等键"), max_length=64)
@@ -338,11 +345,19 @@ class Report(models.Model):
         "grids.Region", verbose_name=_("区"), related_name="+", on_delete=models.PROTECT
     )
     building = models.ForeignKey(
-        "grids.Building", verbose_name=_("楼栋"), null=True, blank=True, related_name="+",
+        "grids.Building",
+        verbose_name=_("楼栋"),
+        null=True,
+        blank=True,
+        related_name="+",
         on_delete=models.SET_NULL,
     )
     entrance = models.ForeignKey(
-        "grids.Entrance", verbose_name=_("单元"), null=True, blank=True, related_name="+",
+        "grids.Entrance",
+        verbose_name=_("单元"),
+        null=True,
+        blank=True,
+        related_name="+",
         on_delete=models.SET_NULL,
     )
     lng = models.FloatField(_("经度"), null=True, blank=True)
@@ -353,7 +368,11 @@ class Report(models.Model):
         Category, verbose_name=_("类别"), related_name="reports", on_delete=models.PROTECT
     )
     standard = models.ForeignKey(
-        FilingStandard, verbose_name=_("立案条件"), null=True, blank=True, related_name="+",
+        FilingStandard,
+        verbose_name=_("立案条件"),
+        null=True,
+        blank=True,
+        related_name="+",
         on_delete=models.PROTECT,
     )
     urgency = models.CharField(
@@ -363,18 +382,30 @@ class Report(models.Model):
 
     # Where the case is now.
     department = models.ForeignKey(
-        "grids.Department", verbose_name=_("处置部门"), null=True, blank=True,
-        related_name="reports", on_delete=models.PROTECT,
+        "grids.Department",
+        verbose_name=_("处置部门"),
+        null=True,
+        blank=True,
+        related_name="reports",
+        on_delete=models.PROTECT,
     )
     dispatch_level = models.CharField(
         _("派遣层级"), max_length=10, choices=DispatchLevel.choices, blank=True
     )
     proposed_department = models.ForeignKey(
-        "grids.Department", verbose_name=_("建议处置部门"), null=True, blank=True,
-        related_name="+", on_delete=models.SET_NULL,
+        "grids.Department",
+        verbose_name=_("建议处置部门"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
     )
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("合并到"), null=True, blank=True, related_name="duplicates",
+        "self",
+        verbose_name=_("合并到"),
+        null=True,
+        blank=True,
+        related_name="duplicates",
         on_delete=models.PROTECT,
     )
     self_handled = models.BooleanField(_("自处"), default=False)
@@ -425,7 +456,9 @@ class Report(models.Model):
             # street center inbox: cases of my street in a state, newest first.
             models.Index(fields=["street", "state", "-created_at"], name="reports_street_state"),
             # district center inbox.
-            models.Index(fields=["district", "state", "-created_at"], name="reports_district_state"),
+            models.Index(
+                fields=["district", "state", "-created_at"], name="reports_district_state"
+            ),
             # department inbox.
             models.Index(fields=["department", "state", "-created_at"], name="reports_dept_state"),
             # grid worker's list.
@@ -481,8 +514,12 @@ class ReportEvent(models.Model):
     )
     kind = models.CharField(_("操作"), max_length=24, choices=EventKind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
-        related_name="+", on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.PROTECT,
     )
     at = models.DateTimeField(_("时间"), auto_now_add=True)
     from_state = models.CharField(_("原状态"), max_length=16, choices=State.choices, blank=True)
@@ -515,7 +552,11 @@ class ReportPhoto(models.Model):
         Report, verbose_name=_("案件"), related_name="photos", on_delete=models.CASCADE
     )
     event = models.ForeignKey(
-        ReportEvent, verbose_name=_("流转记录"), null=True, blank=True, related_name="photos",
+        ReportEvent,
+        verbose_name=_("流转记录"),
+        null=True,
+        blank=True,
+        related_name="photos",
         on_delete=models.SET_NULL,
     )
     kind = models.CharField(_("类型"), max_length=8, choices=PhotoKind.choices)
@@ -524,7 +565,10 @@ class ReportPhoto(models.Model):
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="+",
         on_delete=models.SET_NULL,
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -564,7 +608,10 @@ class TimeRequest(models.Model):
         settings.AUTH_USER_MODEL, related_name="+", on_delete=models.PROTECT
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="+",
         on_delete=models.PROTECT,
     )
     decision_note = models.TextField(_("审批意见"), blank=True)

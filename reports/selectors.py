@@ -48,10 +48,20 @@ def reports_visible_to(user: Any) -> QuerySet[Report]:
 def get_report_for_user(user: Any, pk: int | str) -> Report:
     """The case if the user may see it; Http404 otherwise (never reveal that it exists)."""
     try:
-        return reports_visible_to(user).select_related(
-            "grid", "community", "street", "district", "category__parent", "standard",
-            "department", "reporter",
-        ).get(pk=int(pk))
+        return (
+            reports_visible_to(user)
+            .select_related(
+                "grid",
+                "community",
+                "street",
+                "district",
+                "category__parent",
+                "standard",
+                "department",
+                "reporter",
+            )
+            .get(pk=int(pk))
+        )
     except (Report.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 

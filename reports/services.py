@@ -51,7 +51,7 @@ def next_case_number(district: Region, now: datetime) -> str:
     table = CaseSequence._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (prefix, last) VALUES (%s, 1) "  # noqa: S608 -- table name is ours
+            f"INSERT INTO {table} (prefix, last) VALUES (%s, 1) "
             f"ON CONFLICT (prefix) DO UPDATE SET last = {table}.last + 1 RETURNING last",
             [prefix],
         )
@@ -182,14 +182,20 @@ def report_file(
                 accept_due=workflow._due(now, workflow.stage_limit(Stage.ACCEPT)),
             )
             report.save()
-            event = event_write(report=report, kind=EventKind.FILED, actor=reporter,
-                                to_state=State.REPORTED, note=description,
-                                data={"grid": grid.code, "category": category.code})
+            event = event_write(
+                report=report,
+                kind=EventKind.FILED,
+                actor=reporter,
+                to_state=State.REPORTED,
+                note=description,
+                data={"grid": grid.code, "category": category.code},
+            )
             if photos:
                 from reports.photos import photos_ingest
 
-                photos_ingest(report=report, kind="report", files=photos, uploaded_by=reporter,
-                              event=event)
+                photos_ingest(
+                    report=report, kind="report", files=photos, uploaded_by=reporter, event=event
+                )
                 workflow._thumbnails_on_commit(report)
             enqueue_route_on_commit(report.pk)
     except IntegrityError:
@@ -245,19 +251,41 @@ def report_file_self_handled(
     with transaction.atomic():
         now = timezone.now()
         report = Report.objects.create(
-            number=next_case_number(district, now), state=State.CLOSED, source=Source.GRID_WORKER,
-            reporter=reporter, idempotency_key=key, grid=grid, community=community, street=street,
-            district=district, building=building, entrance=entrance, lng=lng, lat=lat,
-            address=address.strip(), category=category, standard=standard,
-            description=description, self_handled=True, closed_at=now, closed_on_time=True,
+            number=next_case_number(district, now),
+            state=State.CLOSED,
+            source=Source.GRID_WORKER,
+            reporter=reporter,
+            idempotency_key=key,
+            grid=grid,
+            community=community,
+            street=street,
+            district=district,
+            building=building,
+            entrance=entrance,
+            lng=lng,
+            lat=lat,
+            address=address.strip(),
+            category=category,
+            standard=standard,
+            description=description,
+            self_handled=True,
+            closed_at=now,
+            closed_on_time=True,
             routed_version=1,
         )
-        event = event_write(report=report, kind=EventKind.SELF_HANDLED, actor=reporter,
-                            to_state=State.CLOSED, note=description)
-        photos_ingest(report=report, kind="before", files=before_photos, uploaded_by=reporter,
-                      event=event)
-        photos_ingest(report=report, kind="after", files=after_photos, uploaded_by=reporter,
-                      event=event)
+        event = event_write(
+            report=report,
+            kind=EventKind.SELF_HANDLED,
+            actor=reporter,
+            to_state=State.CLOSED,
+            note=description,
+        )
+        photos_ingest(
+            report=report, kind="before", files=before_photos, uploaded_by=reporter, event=event
+        )
+        photos_ingest(
+            report=report, kind="after", files=after_photos, uploaded_by=reporter, event=event
+        )
         workflow._thumbnails_on_commit(report)
     return report
 
@@ -297,12 +325,8 @@ def decide_route(report: Report, at: datetime | None = None) -> routing.Decision
 
     at = at or timezone.now()
     table = load_rule_table(at=at)
-    region_path = list(
-        report.grid.get_ancestors(include_self=True).values_list("id", flat=True)
-    )
-    category_path = [
-        c for c in (report.category.parent_id, report.category_id) if c is not None
-    ]
+    region_path = list(report.grid.get_ancestors(include_self=True).values_list("id", flat=True))
+    category_path = [c for c in (report.category.parent_id, report.category_id) if c is not None]
     names = routing.Names(
         regions=dict(Region.objects.filter(pk__in=region_path).values_list("id", "name")),
         categories=dict(Category.objects.filter(pk__in=category_path).values_list("id", "name")),
@@ -339,9 +363,14 @@ def report_route(report_id: int) -> routing.Decision | None:
         report.routed_at = timezone.now()
         report.save(update_fields=["routed_version", "routed_at", "updated_at"])
         if report.state not in (State.REPORTED, State.ACCEPTED):
-            event_write(report=report, kind=EventKind.ROUTE_NONE, actor=None,
-                        from_state=report.state,
-                        note=_("案件已由中心人工处理，未自动分拨"), data={"version": version})
+            event_write(
+                report=report,
+                kind=EventKind.ROUTE_NONE,
+                actor=None,
+                from_state=report.state,
+                note=_("案件已由中心人工处理，未自动分拨"),
+                data={"version": version},
+            )
             return None
         decision = decide_route(report)
         data: dict[str, Any] = {
@@ -353,11 +382,24 @@ def report_route(report_id: int) -> routing.Decision | None:
             "conflict": decision.conflict,
         }
         if decision.rule is None:
-            event_write(report=report, kind=EventKind.ROUTE_NONE, actor=None,
-                        from_state=report.state, note=decision.reason, data=data)
+            event_write(
+                report=report,
+                kind=EventKind.ROUTE_NONE,
+                actor=None,
+                from_state=report.state,
+                note=decision.reason,
+                data=data,
+            )
             return decision
-        event_write(report=report, kind=EventKind.ROUTED, actor=None, from_state=report.state,
-                    note=decision.reason, data=data)
+        event_write(
+            report=report,
+            kind=EventKind.ROUTED,
+            actor=None,
+            from_state=report.state,
+            note=decision.reason,
+            data=data,
+        )
+        assert decision.department_id is not None  # a rule always names a department
         department = Department.objects.get(pk=decision.department_id)
         if decision.mode == RoutingMode.PROPOSE:
             report.proposed_department = department
@@ -369,12 +411,19 @@ def report_route(report_id: int) -> routing.Decision | None:
                     workflow.report_transfer_up(report, actor=None, note=_("按分拨规则上报区级"))
                 elif report.state == State.REPORTED:
                     workflow.report_accept(report, actor=None, note=_("按分拨规则自动立案"))
-                workflow.report_dispatch(report, actor=None, department=department,
-                                         note=_("按分拨规则自动派遣"))
+                workflow.report_dispatch(
+                    report, actor=None, department=department, note=_("按分拨规则自动派遣")
+                )
         except WorkflowError as e:
             # A rule pointing at a department the case cannot go to: leave it to people.
             report.proposed_department = department
             report.save(update_fields=["proposed_department", "updated_at"])
-            event_write(report=report, kind=EventKind.ROUTE_NONE, actor=None,
-                        from_state=report.state, note=str(e), data=data)
+            event_write(
+                report=report,
+                kind=EventKind.ROUTE_NONE,
+                actor=None,
+                from_state=report.state,
+                note=str(e),
+                data=data,
+            )
         return decision

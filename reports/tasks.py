@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import shared_task
@@ -91,7 +91,7 @@ def enqueue_thumbnails(report_id: int) -> None:
         _publish(make_thumbnail, (photo_id,), f"thumbnail of photo {photo_id}")
 
 
-def overdue_candidates(now: timezone.datetime) -> Q:
+def overdue_candidates(now: datetime) -> Q:
     return (
         Q(state=State.REPORTED, accept_due__lt=now)
         | Q(state__in=[State.ACCEPTED, State.TRANSFERRED], dispatch_due__lt=now)
@@ -119,6 +119,4 @@ def sweep_overdue(limit: int = 1000) -> int:
 
 def thumbnails_backlog(max_age: timedelta = timedelta(minutes=5)) -> int:
     """Photos still without a thumbnail after ``max_age`` (for monitoring)."""
-    return ReportPhoto.objects.filter(
-        thumbnail="", created_at__lt=timezone.now() - max_age
-    ).count()
+    return ReportPhoto.objects.filter(thumbnail="", created_at__lt=timezone.now() - max_age).count()

@@ -125,7 +125,8 @@ TRANSITIONS: dict[str, Transition] = {
     "reject": Transition(frozenset({State.REPORTED}), is_street_center, _("不予立案")),
     "merge": Transition(_TRIAGE, is_street_center, _("合并")),
     "recategorize": Transition(
-        frozenset({State.REPORTED, State.ACCEPTED, State.TRANSFERRED}), is_any_center,
+        frozenset({State.REPORTED, State.ACCEPTED, State.TRANSFERRED}),
+        is_any_center,
         _("更正类别/位置"),
     ),
     "dispatch": Transition(
@@ -247,8 +248,14 @@ def report_accept(report: Report, *, actor: User | None, note: str = "") -> Repo
         fields += _start_dispatch_clock(r, now)
         r.state = State.ACCEPTED
         _save(r, "state", *fields)
-        event_write(report=r, kind=EventKind.ACCEPTED, actor=actor,
-                    from_state=State.REPORTED, to_state=r.state, note=note)
+        event_write(
+            report=r,
+            kind=EventKind.ACCEPTED,
+            actor=actor,
+            from_state=State.REPORTED,
+            to_state=r.state,
+            note=note,
+        )
     return r
 
 
@@ -262,8 +269,14 @@ def report_reject(report: Report, *, actor: User, reason: str) -> Report:
         r.state = State.REJECTED
         r.closed_at = now
         _save(r, "state", "closed_at", *fields)
-        event_write(report=r, kind=EventKind.REJECTED, actor=actor,
-                    from_state=State.REPORTED, to_state=r.state, note=reason)
+        event_write(
+            report=r,
+            kind=EventKind.REJECTED,
+            actor=actor,
+            from_state=State.REPORTED,
+            to_state=r.state,
+            note=reason,
+        )
     return r
 
 
@@ -283,9 +296,15 @@ def report_merge(report: Report, *, actor: User, into: Report, note: str = "") -
         r.merged_into = target
         r.closed_at = now
         _save(r, "state", "merged_into", "closed_at", *fields)
-        event_write(report=r, kind=EventKind.MERGED, actor=actor, from_state=from_state,
-                    to_state=r.state, note=note,
-                    data={"into": target.pk, "into_number": target.number})
+        event_write(
+            report=r,
+            kind=EventKind.MERGED,
+            actor=actor,
+            from_state=from_state,
+            to_state=r.state,
+            note=note,
+            data={"into": target.pk, "into_number": target.number},
+        )
     return r
 
 
@@ -310,8 +329,9 @@ def report_dispatch(
             scope = scope_for(actor)
             own = is_district_center if level == DispatchLevel.DISTRICT else is_street_center
             if not own(scope, r):
-                raise PermissionDenied(_("该案件当前应由%(level)s网格中心派遣") % {
-                    "level": DispatchLevel(level).label})
+                raise PermissionDenied(
+                    _("该案件当前应由%(level)s网格中心派遣") % {"level": DispatchLevel(level).label}
+                )
         department = Department.objects.select_related("region").get(pk=department.pk)
         if not department.is_active or not _department_allowed(r, department, level):
             raise WorkflowError(
@@ -329,12 +349,32 @@ def report_dispatch(
         r.handle_due = _due(now, handle_limit(r))
         r.handle_on_time = None
         r.is_overdue = False
-        _save(r, "state", "department", "dispatch_level", "proposed_department",
-              "dispatch_on_time", "handle_started", "handle_due", "handle_on_time", "is_overdue")
-        event_write(report=r, kind=EventKind.DISPATCHED, actor=actor, from_state=from_state,
-                    to_state=r.state, note=note,
-                    data={"department": department.pk, "department_name": department.name,
-                          "level": level, "handle_due": r.handle_due.isoformat()})
+        _save(
+            r,
+            "state",
+            "department",
+            "dispatch_level",
+            "proposed_department",
+            "dispatch_on_time",
+            "handle_started",
+            "handle_due",
+            "handle_on_time",
+            "is_overdue",
+        )
+        event_write(
+            report=r,
+            kind=EventKind.DISPATCHED,
+            actor=actor,
+            from_state=from_state,
+            to_state=r.state,
+            note=note,
+            data={
+                "department": department.pk,
+                "department_name": department.name,
+                "level": level,
+                "handle_due": r.handle_due.isoformat(),
+            },
+        )
     return r
 
 
@@ -352,8 +392,14 @@ def report_transfer_up(report: Report, *, actor: User | None, note: str = "") ->
         r.dispatch_due = _due(now, stage_limit(Stage.DISPATCH))
         r.is_overdue = False
         _save(r, "state", "dispatch_due", "dispatch_on_time", "is_overdue", *fields)
-        event_write(report=r, kind=EventKind.TRANSFERRED, actor=actor, from_state=from_state,
-                    to_state=r.state, note=note)
+        event_write(
+            report=r,
+            kind=EventKind.TRANSFERRED,
+            actor=actor,
+            from_state=from_state,
+            to_state=r.state,
+            note=note,
+        )
     return r
 
 
@@ -366,8 +412,14 @@ def report_send_down(report: Report, *, actor: User, reason: str) -> Report:
         r.state = State.ACCEPTED
         fields = _start_dispatch_clock(r, now)
         _save(r, "state", *fields)
-        event_write(report=r, kind=EventKind.SENT_DOWN, actor=actor,
-                    from_state=State.TRANSFERRED, to_state=r.state, note=reason)
+        event_write(
+            report=r,
+            kind=EventKind.SENT_DOWN,
+            actor=actor,
+            from_state=State.TRANSFERRED,
+            to_state=r.state,
+            note=reason,
+        )
     return r
 
 
@@ -377,8 +429,14 @@ def report_acknowledge(report: Report, *, actor: User, note: str = "") -> Report
         _check("acknowledge", actor, r)
         r.state = State.ACKNOWLEDGED
         _save(r, "state")
-        event_write(report=r, kind=EventKind.ACKNOWLEDGED, actor=actor,
-                    from_state=State.DISPATCHED, to_state=r.state, note=note)
+        event_write(
+            report=r,
+            kind=EventKind.ACKNOWLEDGED,
+            actor=actor,
+            from_state=State.DISPATCHED,
+            to_state=r.state,
+            note=note,
+        )
     return r
 
 
@@ -417,14 +475,24 @@ def report_return(report: Report, *, actor: User, reason: str) -> Report:
         TimeRequest.objects.filter(report=r, status=RequestStatus.PENDING).update(
             status=RequestStatus.REFUSED, decided_at=now, decision_note=_("案件已回退")
         )
-        event_write(report=r, kind=EventKind.RETURNED, actor=actor, from_state=from_state,
-                    to_state=r.state, note=reason,
-                    data={"department": department.pk if department else None,
-                          "department_name": department.name if department else ""})
+        event_write(
+            report=r,
+            kind=EventKind.RETURNED,
+            actor=actor,
+            from_state=from_state,
+            to_state=r.state,
+            note=reason,
+            data={
+                "department": department.pk if department else None,
+                "department_name": department.name if department else "",
+            },
+        )
     return r
 
 
-def report_handle(report: Report, *, actor: User, note: str, photos: list[Any] | None = None) -> Report:
+def report_handle(
+    report: Report, *, actor: User, note: str, photos: list[Any] | None = None
+) -> Report:
     """处置完毕 / 反馈: the department reports the problem fixed, with result photos.
 
     The grid worker then checks on site (核查)."""
@@ -446,15 +514,25 @@ def report_handle(report: Report, *, actor: User, note: str, photos: list[Any] |
         r.verify_on_time = None
         r.is_overdue = False
         _save(r, "state", "handle_on_time", "verify_due", "verify_on_time", "is_overdue", *fields)
-        event = event_write(report=r, kind=EventKind.HANDLED, actor=actor,
-                            from_state=State.ACKNOWLEDGED, to_state=r.state, note=note)
+        event = event_write(
+            report=r,
+            kind=EventKind.HANDLED,
+            actor=actor,
+            from_state=State.ACKNOWLEDGED,
+            to_state=r.state,
+            note=note,
+        )
         photos_ingest(report=r, kind="result", files=photos, uploaded_by=actor, event=event)
         _thumbnails_on_commit(r)
     return r
 
 
 def report_verify(
-    report: Report, *, actor: User, passed: bool, note: str = "",
+    report: Report,
+    *,
+    actor: User,
+    passed: bool,
+    note: str = "",
     photos: list[Any] | None = None,
 ) -> Report:
     """核查: the grid worker checks on site. Pass → the center closes; fail → rework (返工)."""
@@ -479,11 +557,20 @@ def report_verify(
             r.handle_started = now
             r.handle_due = _due(now, handle_limit(r))
             r.handle_on_time = None
-            _save(r, "state", "verify_on_time", "is_overdue", "rework_count", "handle_started",
-                  "handle_due", "handle_on_time")
+            _save(
+                r,
+                "state",
+                "verify_on_time",
+                "is_overdue",
+                "rework_count",
+                "handle_started",
+                "handle_due",
+                "handle_on_time",
+            )
             kind = EventKind.REWORK
-        event = event_write(report=r, kind=kind, actor=actor, from_state=State.HANDLED,
-                            to_state=r.state, note=note)
+        event = event_write(
+            report=r, kind=kind, actor=actor, from_state=State.HANDLED, to_state=r.state, note=note
+        )
         if photos:
             from reports.photos import photos_ingest
 
@@ -502,8 +589,14 @@ def report_close(report: Report, *, actor: User, note: str = "") -> Report:
         flags = [r.accept_on_time, r.dispatch_on_time, r.handle_on_time, r.verify_on_time]
         r.closed_on_time = all(f is not False for f in flags)
         _save(r, "state", "closed_at", "closed_on_time")
-        event_write(report=r, kind=EventKind.CLOSED, actor=actor, from_state=State.VERIFIED,
-                    to_state=r.state, note=note)
+        event_write(
+            report=r,
+            kind=EventKind.CLOSED,
+            actor=actor,
+            from_state=State.VERIFIED,
+            to_state=r.state,
+            note=note,
+        )
     return r
 
 
@@ -515,8 +608,9 @@ def report_urge(report: Report, *, actor: User, note: str) -> Report:
         r.urge_count += 1
         _save(r, "urge_count")
         event_write(report=r, kind=EventKind.URGED, actor=actor, from_state=r.state, note=note)
-        _notify_on_commit(r, "urged", _("案件 %(number)s 被督办：%(note)s")
-                          % {"number": r.number, "note": note})
+        _notify_on_commit(
+            r, "urged", _("案件 %(number)s 被督办：%(note)s") % {"number": r.number, "note": note}
+        )
     return r
 
 
@@ -531,10 +625,18 @@ def report_request_extension(report: Report, *, actor: User, reason: str) -> Tim
     with _locked(report) as r:
         _check("request_extension", actor, r)
         if r.extension_count >= sla.MAX_EXTENSIONS:
-            raise WorkflowError(_("该案件已延期 %(n)s 次，不能再申请延期") % {"n": r.extension_count})
+            raise WorkflowError(
+                _("该案件已延期 %(n)s 次，不能再申请延期") % {"n": r.extension_count}
+            )
         request = _new_request(r, RequestKind.EXTENSION, actor, reason)
-        event_write(report=r, kind=EventKind.EXTENSION_REQUESTED, actor=actor,
-                    from_state=r.state, note=reason, data={"request": request.pk})
+        event_write(
+            report=r,
+            kind=EventKind.EXTENSION_REQUESTED,
+            actor=actor,
+            from_state=r.state,
+            note=reason,
+            data={"request": request.pk},
+        )
     return request
 
 
@@ -551,9 +653,14 @@ def report_request_suspension(
         if not now < until <= now + MAX_SUSPENSION:
             raise WorkflowError(_("挂账截止时间须在今后一年以内"))
         request = _new_request(r, RequestKind.SUSPENSION, actor, reason, until=until)
-        event_write(report=r, kind=EventKind.SUSPENSION_REQUESTED, actor=actor,
-                    from_state=r.state, note=reason,
-                    data={"request": request.pk, "until": until.isoformat()})
+        event_write(
+            report=r,
+            kind=EventKind.SUSPENSION_REQUESTED,
+            actor=actor,
+            from_state=r.state,
+            note=reason,
+            data={"request": request.pk, "until": until.isoformat()},
+        )
     return request
 
 
@@ -600,8 +707,14 @@ def report_decide_request(
                 r.suspended_at = now
                 r.suspended_until = req.suspend_until
                 r.is_overdue = False
-                _save(r, "suspended", "suspension_used", "suspended_at", "suspended_until",
-                      "is_overdue")
+                _save(
+                    r,
+                    "suspended",
+                    "suspension_used",
+                    "suspended_at",
+                    "suspended_until",
+                    "is_overdue",
+                )
             kind = EventKind.SUSPENSION_GRANTED if grant else EventKind.SUSPENSION_REFUSED
         req.status = RequestStatus.GRANTED if grant else RequestStatus.REFUSED
         req.decided_by = actor
@@ -620,8 +733,13 @@ def report_resume(report: Report, *, actor: User | None = None) -> Report:
         now = timezone.now()
         fields = _end_suspension(r, now)
         _save(r, *fields)
-        event_write(report=r, kind=EventKind.RESUMED, actor=actor, from_state=r.state,
-                    data={"handle_due": r.handle_due.isoformat() if r.handle_due else None})
+        event_write(
+            report=r,
+            kind=EventKind.RESUMED,
+            actor=actor,
+            from_state=r.state,
+            data={"handle_due": r.handle_due.isoformat() if r.handle_due else None},
+        )
     return r
 
 
@@ -660,10 +778,19 @@ def report_mark_overdue(report: Report) -> bool:
         r.is_overdue = True
         r.overdue_notified_at = now
         _save(r, "is_overdue", "overdue_notified_at")
-        event_write(report=r, kind=EventKind.OVERDUE, actor=None, from_state=r.state,
-                    data={"due": due.isoformat()})
-        _notify_on_commit(r, "overdue", _("案件 %(number)s 已超期（%(state)s）")
-                          % {"number": r.number, "state": r.get_state_display()})
+        event_write(
+            report=r,
+            kind=EventKind.OVERDUE,
+            actor=None,
+            from_state=r.state,
+            data={"due": due.isoformat()},
+        )
+        _notify_on_commit(
+            r,
+            "overdue",
+            _("案件 %(number)s 已超期（%(state)s）")
+            % {"number": r.number, "state": r.get_state_display()},
+        )
     return True
 
 
@@ -690,7 +817,6 @@ def stage_flags(report: Report) -> dict[str, bool | None]:
     }
 
 
-
 def report_recategorize(
     report: Report,
     *,
@@ -708,17 +834,28 @@ def report_recategorize(
     with _locked(report) as r:
         _check("recategorize", actor, r)
         category, standard = check_category(category, standard)
-        old = {"category": r.category_id, "category_name": str(r.category),
-               "standard": r.standard_id}
+        old = {
+            "category": r.category_id,
+            "category_name": str(r.category),
+            "standard": r.standard_id,
+        }
         r.category = category
         r.standard = standard
         r.route_version += 1
         r.proposed_department = None
         _save(r, "category", "standard", "route_version", "proposed_department")
-        event_write(report=r, kind=EventKind.RECATEGORIZED, actor=actor, from_state=r.state,
-                    note=note or _("类别由“%(old)s”更正为“%(new)s”，重新分拨")
-                    % {"old": old["category_name"], "new": str(category)},
-                    data={"old": old, "new": {"category": category.pk,
-                                              "standard": standard.pk if standard else None}})
+        event_write(
+            report=r,
+            kind=EventKind.RECATEGORIZED,
+            actor=actor,
+            from_state=r.state,
+            note=note
+            or _("类别由“%(old)s”更正为“%(new)s”，重新分拨")
+            % {"old": old["category_name"], "new": str(category)},
+            data={
+                "old": old,
+                "new": {"category": category.pk, "standard": standard.pk if standard else None},
+            },
+        )
         enqueue_route_on_commit(r.pk)
     return r

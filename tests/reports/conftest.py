@@ -35,29 +35,50 @@ class Catalog:
 @pytest.fixture
 def catalog(db: None) -> Catalog:
     housing = Category.objects.create(code="05", name="房屋安全", kind="component")
-    roof_tree = Category.objects.create(code="0501", name="楼顶杂树", kind="component", parent=housing)
+    roof_tree = Category.objects.create(
+        code="0501", name="楼顶杂树", kind="component", parent=housing
+    )
     roof_std = FilingStandard.objects.create(
-        category=roof_tree, code="0501-1", condition="楼顶生长杂树，根系可能破坏防水层",
-        limit_amount=Decimal(3), limit_unit="working_days", closing_condition="清除杂树及根系",
+        category=roof_tree,
+        code="0501-1",
+        condition="楼顶生长杂树，根系可能破坏防水层",
+        limit_amount=Decimal(3),
+        limit_unit="working_days",
+        closing_condition="清除杂树及根系",
     )
     cityscape = Category.objects.create(code="01", name="市容环境", kind="event")
     garbage = Category.objects.create(code="0101", name="暴露垃圾", kind="event", parent=cityscape)
     garbage_std = FilingStandard.objects.create(
-        category=garbage, code="0101-1", condition="垃圾暴露堆放", limit_amount=Decimal(2),
-        limit_unit="working_hours", closing_condition="清理干净",
+        category=garbage,
+        code="0101-1",
+        condition="垃圾暴露堆放",
+        limit_amount=Decimal(2),
+        limit_unit="working_hours",
+        closing_condition="清理干净",
     )
     utilities = Category.objects.create(code="02", name="公用设施", kind="component")
     manhole = Category.objects.create(code="0201", name="井盖", kind="component", parent=utilities)
     missing = FilingStandard.objects.create(
-        category=manhole, code="0201-1", condition="井盖缺失", limit_amount=Decimal(2),
-        limit_unit="urgent_hours", closing_condition="恢复井盖", is_urgent=True,
+        category=manhole,
+        code="0201-1",
+        condition="井盖缺失",
+        limit_amount=Decimal(2),
+        limit_unit="urgent_hours",
+        closing_condition="恢复井盖",
+        is_urgent=True,
     )
     cracked = FilingStandard.objects.create(
-        category=manhole, code="0201-2", condition="井盖破损", limit_amount=Decimal(2),
-        limit_unit="working_days", closing_condition="更换井盖", sort=1,
+        category=manhole,
+        code="0201-2",
+        condition="井盖破损",
+        limit_amount=Decimal(2),
+        limit_unit="working_days",
+        closing_condition="更换井盖",
+        sort=1,
     )
-    return Catalog(housing, roof_tree, roof_std, cityscape, garbage, garbage_std, manhole,
-                   missing, cracked)
+    return Catalog(
+        housing, roof_tree, roof_std, cityscape, garbage, garbage_std, manhole, missing, cracked
+    )
 
 
 @pytest.fixture

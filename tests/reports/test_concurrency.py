@@ -27,8 +27,12 @@ pytestmark = [
 
 
 def test_it_lets_exactly_one_of_two_simultaneous_dispatches_win(
-    worker: User, city: City, catalog: Catalog, street_staff: User,
-    street_department: Department, monkeypatch: pytest.MonkeyPatch,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    street_staff: User,
+    street_department: Department,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     colleague = UserFactory(username="wanxing2", full_name="万兴街道值班员")
     assign(colleague, Role.STREET_STAFF, region=city.street)

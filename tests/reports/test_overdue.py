@@ -24,7 +24,10 @@ def _travel(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> None:
 
 
 def test_it_flags_an_unaccepted_report_overdue_once_and_notifies_the_street_center(
-    worker: User, city: City, catalog: Catalog, monkeypatch: pytest.MonkeyPatch,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks,
 ) -> None:
     report = file_report(worker, city, catalog.roof_tree)
@@ -47,16 +50,22 @@ def test_it_leaves_cases_within_their_limit_alone(
 
 
 def test_it_does_not_flag_a_suspended_case_and_resumes_it_when_the_date_passes(
-    worker: User, city: City, catalog: Catalog, street_staff: User,
-    street_department: Department, street_handler: User, monkeypatch: pytest.MonkeyPatch,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    street_staff: User,
+    street_department: Department,
+    street_handler: User,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     report = file_report(worker, city, catalog.roof_tree)
     workflow.report_accept(report, actor=street_staff)
     workflow.report_dispatch(report, actor=street_staff, department=street_department)
     workflow.report_acknowledge(report, actor=street_handler)
     until = timezone.now() + timedelta(days=60)
-    req = workflow.report_request_suspension(report, actor=street_handler, reason="待拆迁",
-                                             until=until)
+    req = workflow.report_request_suspension(
+        report, actor=street_handler, reason="待拆迁", until=until
+    )
     workflow.report_decide_request(report, actor=street_staff, request=req, grant=True)
     due_before = Report.objects.get(pk=report.pk).handle_due
     _travel(monkeypatch, timedelta(days=30))

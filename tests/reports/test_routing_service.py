@@ -22,11 +22,19 @@ def _file_and_route(worker: User, city: City, category, capture) -> Report:  # t
 
 
 def test_it_dispatches_automatically_by_an_auto_street_rule(
-    worker: User, city: City, catalog: Catalog, street_department: Department,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    street_department: Department,
     django_capture_on_commit_callbacks,
 ) -> None:
-    rule = RoutingRule.objects.create(category=catalog.cityscape, region=city.street,
-                                      department=street_department, level="street", mode="auto")
+    rule = RoutingRule.objects.create(
+        category=catalog.cityscape,
+        region=city.street,
+        department=street_department,
+        level="street",
+        mode="auto",
+    )
     report = _file_and_route(worker, city, catalog.garbage, django_capture_on_commit_callbacks)
     assert report.state == State.DISPATCHED and report.department == street_department
     routed = report.events.get(kind=EventKind.ROUTED)
@@ -35,29 +43,51 @@ def test_it_dispatches_automatically_by_an_auto_street_rule(
 
 
 def test_it_transfers_up_and_dispatches_by_an_auto_district_rule(
-    worker: User, city: City, catalog: Catalog, django_capture_on_commit_callbacks,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    django_capture_on_commit_callbacks,
 ) -> None:
-    RoutingRule.objects.create(category=catalog.roof_tree, region=city.district,
-                               department=city.department, level="district", mode="auto")
+    RoutingRule.objects.create(
+        category=catalog.roof_tree,
+        region=city.district,
+        department=city.department,
+        level="district",
+        mode="auto",
+    )
     report = _file_and_route(worker, city, catalog.roof_tree, django_capture_on_commit_callbacks)
     assert report.state == State.DISPATCHED and report.dispatch_level == "district"
     assert list(report.events.values_list("kind", flat=True)) == [
-        EventKind.FILED, EventKind.ROUTED, EventKind.TRANSFERRED, EventKind.DISPATCHED
+        EventKind.FILED,
+        EventKind.ROUTED,
+        EventKind.TRANSFERRED,
+        EventKind.DISPATCHED,
     ]
 
 
 def test_it_only_proposes_by_a_propose_rule(
-    worker: User, city: City, catalog: Catalog, street_department: Department,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    street_department: Department,
     django_capture_on_commit_callbacks,
 ) -> None:
-    RoutingRule.objects.create(category=catalog.garbage, region=city.street,
-                               department=street_department, level="street", mode="propose")
+    RoutingRule.objects.create(
+        category=catalog.garbage,
+        region=city.street,
+        department=street_department,
+        level="street",
+        mode="propose",
+    )
     report = _file_and_route(worker, city, catalog.garbage, django_capture_on_commit_callbacks)
     assert report.state == State.REPORTED and report.proposed_department == street_department
 
 
 def test_it_leaves_the_case_to_the_street_center_when_no_rule_matches(
-    worker: User, city: City, catalog: Catalog, django_capture_on_commit_callbacks,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    django_capture_on_commit_callbacks,
 ) -> None:
     report = _file_and_route(worker, city, catalog.garbage, django_capture_on_commit_callbacks)
     assert report.state == State.REPORTED and report.routed_version == 1
@@ -65,11 +95,19 @@ def test_it_leaves_the_case_to_the_street_center_when_no_rule_matches(
 
 
 def test_it_routes_each_version_once_however_often_the_task_runs(
-    worker: User, city: City, catalog: Catalog, street_department: Department,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    street_department: Department,
     django_capture_on_commit_callbacks,
 ) -> None:
-    RoutingRule.objects.create(category=catalog.garbage, region=city.street,
-                               department=street_department, level="street", mode="propose")
+    RoutingRule.objects.create(
+        category=catalog.garbage,
+        region=city.street,
+        department=street_department,
+        level="street",
+        mode="propose",
+    )
     report = _file_and_route(worker, city, catalog.garbage, django_capture_on_commit_callbacks)
     assert services.report_route(report.pk) is None
     assert services.report_route(report.pk) is None
@@ -77,11 +115,20 @@ def test_it_routes_each_version_once_however_often_the_task_runs(
 
 
 def test_it_routes_again_when_the_center_corrects_the_category(
-    worker: User, city: City, catalog: Catalog, street_staff: User,
-    street_department: Department, django_capture_on_commit_callbacks,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    street_staff: User,
+    street_department: Department,
+    django_capture_on_commit_callbacks,
 ) -> None:
-    RoutingRule.objects.create(category=catalog.garbage, region=city.street,
-                               department=street_department, level="street", mode="propose")
+    RoutingRule.objects.create(
+        category=catalog.garbage,
+        region=city.street,
+        department=street_department,
+        level="street",
+        mode="propose",
+    )
     report = _file_and_route(worker, city, catalog.roof_tree, django_capture_on_commit_callbacks)
     assert report.proposed_department is None
     with django_capture_on_commit_callbacks(execute=True):
@@ -89,8 +136,12 @@ def test_it_routes_again_when_the_center_corrects_the_category(
     report.refresh_from_db()
     assert report.category == catalog.garbage and report.proposed_department == street_department
     kinds = list(report.events.values_list("kind", flat=True))
-    assert kinds == [EventKind.FILED, EventKind.ROUTE_NONE, EventKind.RECATEGORIZED,
-                     EventKind.ROUTED]
+    assert kinds == [
+        EventKind.FILED,
+        EventKind.ROUTE_NONE,
+        EventKind.RECATEGORIZED,
+        EventKind.ROUTED,
+    ]
 
 
 def test_it_refuses_recategorizing_by_a_grid_worker(
@@ -104,14 +155,22 @@ def test_it_refuses_recategorizing_by_a_grid_worker(
 
 
 def test_it_does_not_reroute_a_case_a_center_already_dispatched_by_hand(
-    worker: User, city: City, catalog: Catalog, street_staff: User,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    street_staff: User,
     street_department: Department,
 ) -> None:
     report = file_report(worker, city, catalog.garbage)  # routing not run yet (no commit)
     workflow.report_accept(report, actor=street_staff)
     workflow.report_dispatch(report, actor=street_staff, department=street_department)
-    RoutingRule.objects.create(category=catalog.garbage, region=city.street,
-                               department=street_department, level="street", mode="auto")
+    RoutingRule.objects.create(
+        category=catalog.garbage,
+        region=city.street,
+        department=street_department,
+        level="street",
+        mode="auto",
+    )
     services.report_route(report.pk)
     report.refresh_from_db()
     assert report.events.filter(kind=EventKind.DISPATCHED).count() == 1

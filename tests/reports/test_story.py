@@ -50,9 +50,15 @@ def test_it_runs_the_roof_tree_story_from_report_to_closing(
     # Tuesday 09:05: 张鑫 files from the phone, standing at the building.
     with django_capture_on_commit_callbacks(execute=True):
         report = services.report_file(
-            reporter=zhangxin, category=roof_tree, description="25号楼3门楼顶长出一棵小树",
-            idempotency_key="story-1", lng=b25.lng, lat=b25.lat, building=b25,
-            entrance=entrance3, photos=[jpeg("roof.jpg")],
+            reporter=zhangxin,
+            category=roof_tree,
+            description="25号楼3门楼顶长出一棵小树",
+            idempotency_key="story-1",
+            lng=b25.lng,
+            lat=b25.lat,
+            building=b25,
+            entrance=entrance3,
+            photos=[jpeg("roof.jpg")],
         )
     report.refresh_from_db()
     assert report.grid.name == "第六网格" and report.street.name == "万兴街道"
@@ -67,8 +73,9 @@ def test_it_runs_the_roof_tree_story_from_report_to_closing(
     workflow.report_acknowledge(report, actor=chengguan)
     clock.at(18, 14, 30)  # the next day
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.report_handle(report, actor=chengguan, note="已清除楼顶杂树及根系",
-                               photos=[jpeg("done.jpg")])
+        workflow.report_handle(
+            report, actor=chengguan, note="已清除楼顶杂树及根系", photos=[jpeg("done.jpg")]
+        )
     clock.at(18, 14, 50)
     workflow.report_verify(report, actor=zhangxin, passed=True, note="现场核查，已清除")
     clock.at(18, 15, 10)
@@ -76,14 +83,21 @@ def test_it_runs_the_roof_tree_story_from_report_to_closing(
 
     report.refresh_from_db()
     assert report.state == State.CLOSED and report.closed_on_time is True
-    assert (report.accept_on_time, report.dispatch_on_time, report.handle_on_time,
-            report.verify_on_time) == (True, True, True, True)
+    assert (
+        report.accept_on_time,
+        report.dispatch_on_time,
+        report.handle_on_time,
+        report.verify_on_time,
+    ) == (True, True, True, True)
     assert report.photos.filter(kind="result").count() == 1
     assert not report.photos.filter(thumbnail="").exists()  # thumbnails made after commit
 
     timeline = [
-        (e.kind, e.actor.full_name if e.actor else "系统", timezone.localtime(e.at, SHANGHAI)
-         .strftime("%m-%d %H:%M"))
+        (
+            e.kind,
+            e.actor.full_name if e.actor else "系统",
+            timezone.localtime(e.at, SHANGHAI).strftime("%m-%d %H:%M"),
+        )
         for e in report.events.select_related("actor")
     ]
     assert timeline == [

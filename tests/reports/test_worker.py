@@ -57,9 +57,19 @@ class Broker:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -99,9 +109,24 @@ def worker_process(broker: Broker) -> Iterator[subprocess.Popen[bytes]]:
     }
     tmp = tempfile.mkdtemp(prefix="jzt-beat-")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "jinzhitong", "worker", "--beat", "--pool=solo",
-         "--loglevel=WARNING", f"--schedule={tmp}/beat", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "jinzhitong",
+            "worker",
+            "--beat",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            f"--schedule={tmp}/beat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     # This process publishes to the same broker instead of running tasks eagerly.
     old_url, old_eager = celery_app.conf.broker_url, celery_app.conf.task_always_eager
@@ -128,19 +153,24 @@ def _wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-
 @pytest.fixture
 def auto_rule(city: City, catalog: Catalog, street_department: Department) -> RoutingRule:
     return RoutingRule.objects.create(
-        category=catalog.garbage, region=city.street, department=street_department,
-        level="street", mode="auto", priority=0,
+        category=catalog.garbage,
+        region=city.street,
+        department=street_department,
+        level="street",
+        mode="auto",
+        priority=0,
     )
 
 
 def test_it_routes_and_dispatches_a_filed_report_through_a_real_worker(
-    worker_process: subprocess.Popen[bytes], auto_rule: RoutingRule, worker: User, city: City,
+    worker_process: subprocess.Popen[bytes],
+    auto_rule: RoutingRule,
+    worker: User,
+    city: City,
     catalog: Catalog,
 ) -> None:
     report = file_report(worker, city, catalog.garbage, description="路边垃圾堆放")
-    _wait_for(
-        lambda: Report.objects.get(pk=report.pk).state == State.DISPATCHED, 30, "dispatch"
-    )
+    _wait_for(lambda: Report.objects.get(pk=report.pk).state == State.DISPATCHED, 30, "dispatch")
     report.refresh_from_db()
     assert report.department_id == auto_rule.department_id
     kinds = list(report.events.values_list("kind", flat=True))
@@ -149,8 +179,12 @@ def test_it_routes_and_dispatches_a_filed_report_through_a_real_worker(
 
 
 def test_it_routes_every_report_filed_while_the_broker_was_down_exactly_once(
-    worker_process: subprocess.Popen[bytes], broker: Broker, auto_rule: RoutingRule,
-    worker: User, city: City, catalog: Catalog,
+    worker_process: subprocess.Popen[bytes],
+    broker: Broker,
+    auto_rule: RoutingRule,
+    worker: User,
+    city: City,
+    catalog: Catalog,
 ) -> None:
     broker.stop()
     started = time.monotonic()

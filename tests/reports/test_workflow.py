@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -87,7 +86,10 @@ def test_it_numbers_cases_of_the_same_district_and_day_in_sequence(
     ],
 )
 def test_it_refuses_filing_in_a_grid_that_is_not_yours(
-    request: pytest.FixtureRequest, persona: str, refusal: type[Exception], city: City,
+    request: pytest.FixtureRequest,
+    persona: str,
+    refusal: type[Exception],
+    city: City,
     catalog: Catalog,
 ) -> None:
     user = request.getfixturevalue(persona)
@@ -96,7 +98,9 @@ def test_it_refuses_filing_in_a_grid_that_is_not_yours(
     assert Report.objects.count() == 0
 
 
-def test_it_refuses_a_location_outside_every_grid(worker: User, city: City, catalog: Catalog) -> None:
+def test_it_refuses_a_location_outside_every_grid(
+    worker: User, city: City, catalog: Catalog
+) -> None:
     with pytest.raises(WorkflowError, match="不在任何网格内"):
         file_report(worker, city, catalog.roof_tree, lng=100.0, lat=30.0)
     assert Report.objects.count() == 0
@@ -113,9 +117,14 @@ def test_it_files_a_self_handled_case_closed_with_before_and_after_photos(
     from reports.services import report_file_self_handled
 
     report = report_file_self_handled(
-        reporter=worker, category=catalog.garbage, description="随手清理了垃圾",
-        idempotency_key="self-1", lng=117.175, lat=39.105,
-        before_photos=[jpeg("before.jpg")], after_photos=[jpeg("after.jpg")],
+        reporter=worker,
+        category=catalog.garbage,
+        description="随手清理了垃圾",
+        idempotency_key="self-1",
+        lng=117.175,
+        lat=39.105,
+        before_photos=[jpeg("before.jpg")],
+        after_photos=[jpeg("after.jpg")],
     )
     assert report.state == State.CLOSED and report.self_handled
     assert sorted(report.photos.values_list("kind", flat=True)) == ["after", "before"]
@@ -129,8 +138,14 @@ def test_it_refuses_self_handling_without_an_after_photo(
 
     with pytest.raises(WorkflowError, match="处置前和处置后照片"):
         report_file_self_handled(
-            reporter=worker, category=catalog.garbage, description="x", idempotency_key="s2",
-            lng=117.175, lat=39.105, before_photos=[jpeg()], after_photos=[],
+            reporter=worker,
+            category=catalog.garbage,
+            description="x",
+            idempotency_key="s2",
+            lng=117.175,
+            lat=39.105,
+            before_photos=[jpeg()],
+            after_photos=[],
         )
     assert Report.objects.count() == 0
 
@@ -206,7 +221,9 @@ def test_it_refuses_a_street_dispatch_to_a_district_department(
 
 
 def test_it_refuses_another_streets_staff_to_dispatch(
-    reported: Report, street_staff: User, other_street_staff: User,
+    reported: Report,
+    street_staff: User,
+    other_street_staff: User,
     street_department: Department,
 ) -> None:
     _accepted(reported, street_staff)
@@ -239,7 +256,10 @@ def test_it_sends_a_transferred_case_back_down_to_the_street(
 
 
 def test_it_lets_only_the_dispatched_departments_handler_acknowledge(
-    reported: Report, street_staff: User, street_department: Department, street_handler: User,
+    reported: Report,
+    street_staff: User,
+    street_department: Department,
+    street_handler: User,
     handler: User,
 ) -> None:
     r = _dispatched(reported, street_staff, street_department)
@@ -289,7 +309,10 @@ def test_it_returns_a_district_dispatch_to_the_district_center(
 
 
 def test_it_verifies_and_closes(
-    reported: Report, street_staff: User, street_department: Department, street_handler: User,
+    reported: Report,
+    street_staff: User,
+    street_department: Department,
+    street_handler: User,
     worker: User,
 ) -> None:
     r = _handled(reported, street_staff, street_department, street_handler)
@@ -303,8 +326,12 @@ def test_it_verifies_and_closes(
 
 @pytest.mark.parametrize("persona", ["neighbour_worker", "street_handler", "street_staff"])
 def test_it_refuses_verification_by_anyone_but_the_grids_worker(
-    request: pytest.FixtureRequest, persona: str, reported: Report, street_staff: User,
-    street_department: Department, street_handler: User,
+    request: pytest.FixtureRequest,
+    persona: str,
+    reported: Report,
+    street_staff: User,
+    street_department: Department,
+    street_handler: User,
 ) -> None:
     r = _handled(reported, street_staff, street_department, street_handler)
     with pytest.raises(PermissionDenied):
@@ -312,7 +339,10 @@ def test_it_refuses_verification_by_anyone_but_the_grids_worker(
 
 
 def test_it_sends_a_failed_check_back_for_rework_and_counts_it(
-    reported: Report, street_staff: User, street_department: Department, street_handler: User,
+    reported: Report,
+    street_staff: User,
+    street_department: Department,
+    street_handler: User,
     worker: User,
 ) -> None:
     r = _handled(reported, street_staff, street_department, street_handler)
@@ -349,16 +379,21 @@ def test_it_grants_two_extensions_each_adding_one_original_limit_and_refuses_a_t
 
 
 def test_it_lets_only_the_dispatching_center_decide_a_request(
-    reported: Report, street_staff: User, other_street_staff: User, district_staff: User,
-    street_department: Department, street_handler: User,
+    reported: Report,
+    street_staff: User,
+    other_street_staff: User,
+    district_staff: User,
+    street_department: Department,
+    street_handler: User,
 ) -> None:
     r = _acknowledged(reported, street_staff, street_department, street_handler)
     req = workflow.report_request_extension(r, actor=street_handler, reason="x")
     for outsider in (other_street_staff, district_staff, street_handler):
         with pytest.raises(PermissionDenied):
             workflow.report_decide_request(r, actor=outsider, request=req, grant=True)
-    r = workflow.report_decide_request(r, actor=street_staff, request=req, grant=False,
-                                       note="理由不充分")
+    r = workflow.report_decide_request(
+        r, actor=street_staff, request=req, grant=False, note="理由不充分"
+    )
     req.refresh_from_db()
     assert req.status == RequestStatus.REFUSED and r.extension_count == 0
 
@@ -413,5 +448,3 @@ def test_it_lists_the_actions_each_person_may_take(
     )
     assert workflow.allowed_actions(worker, reported) == frozenset()
     assert workflow.allowed_actions(other_street_staff, reported) == frozenset()
-
-

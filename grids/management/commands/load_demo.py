@@ -57,15 +57,24 @@ class Command(BaseCommand):
             self.stdout.write(f"\n演示账号（密码均为 {demo['password']}，仅用于演示数据）：")
             for spec in demo["users"]:
                 where = spec.get("region") or spec.get("department") or "—"
-                self.stdout.write(f"  {spec['username']:<10} {spec['role']:<15} {where}  {spec['full_name']}")
+                self.stdout.write(
+                    f"  {spec['username']:<10} {spec['role']:<15} {where}  {spec['full_name']}"
+                )
 
     def _buildings(self, data: dict[str, Any]) -> int:
-        grids = {r.code: r for r in Region.objects.filter(code__in={b["grid_code"] for b in data["buildings"]})}
+        grids = {
+            r.code: r
+            for r in Region.objects.filter(code__in={b["grid_code"] for b in data["buildings"]})
+        }
         for spec in data["buildings"]:
             lng, lat = spec["location"]
             building = services.building_upsert(
-                grid=grids[spec["grid_code"]], code=spec["code"], number=spec["number"],
-                name=spec["name"], lng=lng, lat=lat,
+                grid=grids[spec["grid_code"]],
+                code=spec["code"],
+                number=spec["number"],
+                name=spec["name"],
+                lng=lng,
+                lat=lat,
             )
             for e in spec.get("entrances", []):
                 elng, elat = e.get("location") or (None, None)
@@ -97,7 +106,8 @@ class Command(BaseCommand):
             user.save()
             if spec["role"] == "handler":
                 services.assignment_grant(
-                    user=user, role=spec["role"],
+                    user=user,
+                    role=spec["role"],
                     department=Department.objects.get(code=spec["department"]),
                 )
             elif spec.get("region"):
