@@ -8,6 +8,7 @@ Sections:
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin, messages
@@ -561,16 +562,20 @@ class ReportEventInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+# (now, calendar, stage limits) for the rows of the changelist being rendered.
+_CLOCK_CONTEXT: ContextVar[tuple[Any, Any, Any]] = ContextVar("report_clock_context")
+
+
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Cases are written only by ``reports.workflow``: the admin may look, never touch."""
 
     list_display = [
-        "number", "state", "category", "street", "department", "created_at", "is_overdue",
+        "number", "state", "category", "street", "department", "created_at", "time_left",
     ]
     list_filter = ["state", "is_overdue", "urgency", "source", "dispatch_level", "created_at"]
     search_fields = ["^number"]
-    list_select_related = ["category__parent", "street", "department"]
+    list_select_related = ["category__parent", "street", "department", "standard"]
     ordering = ["-created_at"]
     inlines = [ReportEventInline]
     # COUNT(*) over millions of cases on every page view is not worth it.
@@ -585,6 +590,37 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Report | None = None) -> list[str]:
         return [f.name for f in Report._meta.fields]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # One calendar and one stage-limit read per page, not per row.
+        from django.utils import timezone
+
+        from reports.calendar import get_calendar
+        from reports.selectors import stage_limits
+
+        token = _CLOCK_CONTEXT.set((timezone.now(), get_calendar(), stage_limits()))
+        try:
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+        finally:
+            _CLOCK_CONTEXT.reset(token)
+
+    @admin.display(description=_("剩余时限"))
+    def time_left(self, obj: Report) -> str:
+        from django.utils.html import format_html
+
+        from reports.selectors import report_clock
+
+        context = _CLOCK_CONTEXT.get(None)
+        if context is None:
+            return "—"
+        now, calendar, limits = context
+        clock = report_clock(obj, now=now, calendar=calendar, limits=limits)
+        if clock is None:
+            return "—"
+        return format_html('<span class="sla sla-{}">{}</span>', clock.state, clock.text)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

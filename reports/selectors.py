@@ -6,14 +6,20 @@ Out of scope is 404 (``get_report_for_user``); in scope but not allowed is 403
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from grids.models import Role
 from grids.selectors import scope_for, subtree_q
-from reports.models import Report
+from reports import sla
+from reports.models import Report, Stage, StageLimit, State
+from reports.sla import LimitUnit, SlaState, WorkCalendar
 
 
 def reports_visible_to(user: Any) -> QuerySet[Report]:
@@ -72,3 +78,70 @@ def actions_for(user: Any, report: Report) -> frozenset[str]:
     from reports.workflow import allowed_actions
 
     return allowed_actions(user, report)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time left on the case's running stage, and its traffic light."""
+
+    due: datetime
+    left: timedelta
+    state: str  # sla.SlaState value: ok / warning / overdue
+    stage: str
+
+    @property
+    def text(self) -> str:
+        minutes = int(abs(self.left).total_seconds() // 60)
+        days, rest = divmod(minutes, 24 * 60)
+        hours, mins = divmod(rest, 60)
+        span = (
+            _("%(d)s天%(h)s小时") % {"d": days, "h": hours}
+            if days
+            else _("%(h)s小时%(m)s分") % {"h": hours, "m": mins}
+        )
+        if self.state == SlaState.OVERDUE:
+            return _("超期 %(span)s") % {"span": span}
+        return _("剩余 %(span)s") % {"span": span}
+
+
+def stage_limits() -> dict[str, tuple[Decimal, LimitUnit]]:
+    """All triage stage limits in one query (for list pages)."""
+    return {s.stage: (s.amount, LimitUnit(s.unit)) for s in StageLimit.objects.all()}
+
+
+def report_clock(
+    report: Report,
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+    limits: dict[str, tuple[Decimal, LimitUnit]],
+) -> Clock | None:
+    """Time left on the running stage (no queries: pass the calendar and stage limits).
+
+    Yellow when less than ``sla.WARNING_RATIO`` of the stage's limit is left, red once
+    past due; None when no clock runs (closed, verified, suspended)."""
+    from reports.workflow import handle_limit, running_due
+
+    due = running_due(report)
+    if due is None:
+        return None
+    if report.state in (State.DISPATCHED, State.ACKNOWLEDGED):
+        stage = Stage.HANDLE
+        amount, unit = handle_limit(report)
+    else:
+        stage = {State.REPORTED: Stage.ACCEPT, State.HANDLED: Stage.VERIFY}.get(
+            State(report.state), Stage.DISPATCH
+        )
+        amount, unit = limits.get(stage, (Decimal("0.25"), LimitUnit.WORKING_HOURS))
+    left = sla.time_left(now, due, unit, calendar=calendar)
+    if now > due:
+        light = SlaState.OVERDUE
+    else:
+        if unit == LimitUnit.WORKING_DAYS:
+            total = calendar.day_length * int(amount)
+        elif unit == LimitUnit.CALENDAR_DAYS:
+            total = timedelta(days=int(amount))
+        else:
+            total = timedelta(hours=float(amount))
+        light = SlaState.WARNING if left < total * float(sla.WARNING_RATIO) else SlaState.OK
+    return Clock(due=due, left=left, state=light, stage=stage)

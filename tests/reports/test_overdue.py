@@ -76,3 +76,25 @@ def test_it_does_not_flag_a_suspended_case_and_resumes_it_when_the_date_passes(
     assert not report.suspended
     assert report.handle_due > due_before + timedelta(days=40)
     assert report.events.filter(kind=EventKind.RESUMED).count() == 1
+
+
+def test_it_shows_time_left_green_then_yellow_then_red_in_the_admin_list(
+    worker: User, city: City, catalog: Catalog, admin_user: User, client,
+    monkeypatch: pytest.MonkeyPatch, django_assert_max_num_queries,
+) -> None:
+    from reports.selectors import report_clock, stage_limits
+    from reports.calendar import get_calendar
+
+    report = file_report(worker, city, catalog.roof_tree)  # 15 working minutes to accept
+    calendar, limits = get_calendar(), stage_limits()
+    due = report.accept_due
+    assert report_clock(report, now=due - timedelta(minutes=14), calendar=calendar,
+                        limits=limits).state == "ok"
+    assert report_clock(report, now=due - timedelta(minutes=2), calendar=calendar,
+                        limits=limits).state == "warning"
+    late = report_clock(report, now=due + timedelta(minutes=5), calendar=calendar, limits=limits)
+    assert late.state == "overdue" and late.text.startswith("超期")
+    client.force_login(admin_user)
+    response = client.get("/admin/reports/report/")
+    assert response.status_code == 200
+    assert 'class="sla sla-' in response.content.decode()

@@ -1,0 +1,88 @@
+"""Who sees which cases, and the cost of listing them."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import Http404
+
+from accounts.models import User
+from grids.models import Department
+from reports import workflow
+from reports.models import Report
+from reports.selectors import get_report_for_user, reports_visible_to
+from tests.conftest import City
+from tests.factories import UserFactory, assign
+from tests.reports.conftest import Catalog, file_report
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def report(worker: User, city: City, catalog: Catalog) -> Report:
+    return file_report(worker, city, catalog.roof_tree)
+
+
+@pytest.mark.parametrize(
+    ("persona", "sees"),
+    [
+        ("worker", True),
+        ("neighbour_worker", False),
+        ("street_staff", True),
+        ("other_street_staff", False),
+        ("district_staff", True),
+        ("leader", True),
+        ("handler", False),  # not dispatched to their department
+        ("outsider", False),
+        ("admin_user", True),
+    ],
+)
+def test_it_shows_a_case_only_to_the_people_whose_place_it_is(
+    request: pytest.FixtureRequest, persona: str, sees: bool, report: Report
+) -> None:
+    user = request.getfixturevalue(persona)
+    assert reports_visible_to(user).filter(pk=report.pk).exists() is sees
+
+
+def test_it_shows_a_case_to_the_department_it_was_dispatched_to(
+    report: Report, street_staff: User, street_department: Department, street_handler: User
+) -> None:
+    assert not reports_visible_to(street_handler).filter(pk=report.pk).exists()
+    workflow.report_accept(report, actor=street_staff)
+    workflow.report_dispatch(report, actor=street_staff, department=street_department)
+    assert reports_visible_to(street_handler).filter(pk=report.pk).exists()
+
+
+def test_it_answers_404_for_a_forged_id_of_a_case_out_of_scope(
+    report: Report, other_street_staff: User
+) -> None:
+    with pytest.raises(Http404):
+        get_report_for_user(other_street_staff, report.pk)
+    with pytest.raises(Http404):
+        get_report_for_user(other_street_staff, "not-a-number")
+
+
+@pytest.mark.parametrize("persona", ["street_staff", "leader", "worker"])
+def test_it_lists_cases_in_a_fixed_number_of_queries(
+    request: pytest.FixtureRequest, persona: str, worker: User, city: City, catalog: Catalog,
+    django_assert_num_queries,
+) -> None:
+    user = request.getfixturevalue(persona)
+    fresh = UserFactory()
+    assign(fresh, "grid_worker", region=city.grid)
+
+    def listing() -> list[tuple[str, str, str, str]]:
+        # One query for the user's assignments (scope), one for the list with its joins.
+        user.__dict__.pop("_jinzhitong_scope", None)
+        return [
+            (r.number, r.category.name, r.grid.name, r.street.name)
+            for r in reports_visible_to(user).select_related("category", "grid", "street")
+        ]
+
+    for _ in range(5):
+        file_report(worker, city, catalog.roof_tree)
+    with django_assert_num_queries(2):
+        assert len(listing()) == 5
+    for _ in range(5):
+        file_report(worker, city, catalog.roof_tree)
+    with django_assert_num_queries(2):
+        assert len(listing()) == 10
