@@ -80,7 +80,9 @@ def subtree_q(regions: list[Region], prefix: str = "") -> Q:
             Q(
                 **{
                     f"{prefix}tree_id": r.tree_id,
+                    # lft BETWEEN bounds the index range scan; rght <= alone would not.
                     f"{prefix}lft__gte": r.lft,
+                    f"{prefix}lft__lte": r.rght,
                     f"{prefix}rght__lte": r.rght,
                 }
             )
