@@ -47,7 +47,7 @@ bench: install
 		$(BIN)/python $$f || exit 1; done
 
 messages: install
-	$(BIN)/python manage.py makemessages -l en --ignore=.venv --ignore=bench --ignore=seeds
+	$(BIN)/python manage.py makemessages -l en --ignore=.venv --ignore=bench --ignore=seeds --ignore=tests --ignore=staticfiles
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:

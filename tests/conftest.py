@@ -7,9 +7,11 @@ Grids are 0.01° squares side by side so that points can be placed exactly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 from accounts.models import User
 from grids import geo
@@ -35,9 +37,11 @@ class City:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches() -> None:
+def _fresh_caches() -> Iterator[None]:
     geo.reset_index()
     reset_calendar_cache()
+    yield
+    translation.deactivate()  # a test that switched to English must not leak it
 
 
 @pytest.fixture

@@ -80,12 +80,18 @@ def test_it_does_not_flag_a_suspended_case_and_resumes_it_when_the_date_passes(
 
 def test_it_shows_time_left_green_then_yellow_then_red_in_the_admin_list(
     worker: User, city: City, catalog: Catalog, admin_user: User, client,
-    monkeypatch: pytest.MonkeyPatch, django_assert_max_num_queries,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from reports.selectors import report_clock, stage_limits
-    from reports.calendar import get_calendar
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
-    report = file_report(worker, city, catalog.roof_tree)  # 15 working minutes to accept
+    from reports.calendar import get_calendar
+    from reports.selectors import report_clock, stage_limits
+
+    # Filed on a Tuesday at 10:00, so the 15 working minutes to accept lie in one period.
+    filed = datetime(2026, 11, 17, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    monkeypatch.setattr(timezone, "now", lambda: filed)
+    report = file_report(worker, city, catalog.roof_tree)
     calendar, limits = get_calendar(), stage_limits()
     due = report.accept_due
     assert report_clock(report, now=due - timedelta(minutes=14), calendar=calendar,
