@@ -73,3 +73,29 @@ def test_it_lets_exactly_one_of_two_simultaneous_dispatches_win(
     report.refresh_from_db()
     assert report.state == State.DISPATCHED
     assert report.events.filter(kind=EventKind.DISPATCHED).count() == 1
+
+
+def test_it_gives_reports_filed_at_the_same_instant_different_numbers(
+    worker: User, city: City, catalog: Catalog
+) -> None:
+    barrier = threading.Barrier(4)
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+
+    def file_one() -> None:
+        try:
+            barrier.wait()
+            numbers.append(file_report(worker, city, catalog.roof_tree).number)
+        except BaseException as e:  # surfaced by the assertion below
+            errors.append(e)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=file_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert errors == []
+    assert sorted(n[-4:] for n in numbers) == ["0001", "0002", "0003", "0004"]

@@ -104,3 +104,24 @@ def test_it_shows_time_left_green_then_yellow_then_red_in_the_admin_list(
     response = client.get("/admin/reports/report/")
     assert response.status_code == 200
     assert 'class="sla sla-' in response.content.decode()
+
+
+SENT: list[str] = []
+
+
+def collect(notice: Notification) -> None:
+    """A stand-in transport (SMS, 政务微信 …) configured by dotted path."""
+    SENT.append(notice.message)
+
+
+def test_it_hands_notices_to_the_configured_transports(
+    worker: User, city: City, catalog: Catalog, settings, monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks,
+) -> None:
+    settings.NOTIFICATION_TRANSPORTS = ["tests.reports.test_overdue.collect"]
+    SENT.clear()
+    report = file_report(worker, city, catalog.roof_tree)
+    _travel(monkeypatch, timedelta(days=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sweep_overdue()
+    assert SENT == [f"案件 {report.number} 已超期（待立案）"]
