@@ -7,6 +7,7 @@ State transitions themselves live in ``reports.workflow``; filing creates the ca
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -330,15 +331,28 @@ def decide_route(report: Report, at: datetime | None = None) -> routing.Decision
     names = routing.Names(
         regions=dict(Region.objects.filter(pk__in=region_path).values_list("id", "name")),
         categories=dict(Category.objects.filter(pk__in=category_path).values_list("id", "name")),
-        departments=_department_names(),
+        departments=_DepartmentNames(),
     )
     return routing.route(
         region_path=region_path, category_path=category_path, at=at, table=table, names=names
     )
 
 
-def _department_names() -> dict[int, str]:
-    return dict(Department.objects.values_list("id", "name"))
+class _DepartmentNames(Mapping[int, str]):
+    """Names for the reason text, read only for the department a decision names
+    (one small query) instead of every department of the city."""
+
+    def __getitem__(self, key: int) -> str:
+        name = Department.objects.filter(pk=key).values_list("name", flat=True).first()
+        if name is None:
+            raise KeyError(key)
+        return name
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 def report_route(report_id: int) -> routing.Decision | None:
