@@ -80,8 +80,8 @@ def _col(name: str) -> fields.Field:
     return fields.Field(column_name=name)
 
 
-class CategoryResource(resources.ModelResource):  # type: ignore[misc]
-    """Category rows of the catalogue table (majors and minors)."""
+class _CatalogColumns(resources.ModelResource):  # type: ignore[misc]
+    """The catalogue table's columns, shared by its category and standard rows."""
 
     type = _col("type")
     code = _col("code")
@@ -95,6 +95,10 @@ class CategoryResource(resources.ModelResource):  # type: ignore[misc]
     urgent = _col("urgent")
     sort = _col("sort")
     active = _col("active")
+
+
+class CategoryResource(_CatalogColumns):
+    """Category rows of the catalogue table (majors and minors)."""
 
     class Meta:
         model = Category
@@ -138,21 +142,8 @@ class CategoryResource(resources.ModelResource):  # type: ignore[misc]
         return _flag(obj.is_active)
 
 
-class FilingStandardResource(resources.ModelResource):  # type: ignore[misc]
+class FilingStandardResource(_CatalogColumns):
     """Filing-standard rows of the catalogue table; ``name`` holds the 立案条件 text."""
-
-    type = _col("type")
-    code = _col("code")
-    parent_code = _col("parent_code")
-    name = _col("name")
-    kind = _col("kind")
-    keywords = _col("keywords")
-    limit_amount = _col("limit_amount")
-    limit_unit = _col("limit_unit")
-    closing_condition = _col("closing_condition")
-    urgent = _col("urgent")
-    sort = _col("sort")
-    active = _col("active")
 
     class Meta:
         model = FilingStandard
