@@ -448,3 +448,52 @@ def test_it_lists_the_actions_each_person_may_take(
     )
     assert workflow.allowed_actions(worker, reported) == frozenset()
     assert workflow.allowed_actions(other_street_staff, reported) == frozenset()
+
+
+# -- the wrong person, for every transition ---------------------------------------------------
+
+_STAGES = {
+    "reported": lambda r, s, d, h, w: r,
+    "accepted": lambda r, s, d, h, w: _accepted(r, s),
+    "dispatched": lambda r, s, d, h, w: _dispatched(r, s, d),
+    "acknowledged": lambda r, s, d, h, w: _acknowledged(r, s, d, h),
+    "handled": lambda r, s, d, h, w: _handled(r, s, d, h),
+    "verified": lambda r, s, d, h, w: workflow.report_verify(
+        _handled(r, s, d, h), actor=w, passed=True
+    ),
+}
+
+_ACTIONS = {
+    "reject": ("reported", lambda r, u: workflow.report_reject(r, actor=u, reason="x")),
+    "merge": ("accepted", lambda r, u: workflow.report_merge(r, actor=u, into=r)),
+    "transfer_up": ("accepted", lambda r, u: workflow.report_transfer_up(r, actor=u)),
+    "return": ("acknowledged", lambda r, u: workflow.report_return(r, actor=u, reason="x")),
+    "handle": (
+        "acknowledged",
+        lambda r, u: workflow.report_handle(r, actor=u, note="x", photos=[jpeg()]),
+    ),
+    "request_extension": (
+        "acknowledged",
+        lambda r, u: workflow.report_request_extension(r, actor=u, reason="x"),
+    ),
+    "close": ("verified", lambda r, u: workflow.report_close(r, actor=u)),
+    "recategorize": (
+        "reported",
+        lambda r, u: workflow.report_recategorize(r, actor=u, category=r.category),
+    ),
+}
+
+
+@pytest.mark.parametrize("action", sorted(_ACTIONS))
+@pytest.mark.parametrize("persona", ["worker", "other_street_staff", "handler", "outsider"])
+def test_it_refuses_every_transition_to_the_wrong_person_and_writes_nothing(
+    request: pytest.FixtureRequest, action: str, persona: str, reported: Report,
+    street_staff: User, street_department: Department, street_handler: User, worker: User,
+) -> None:
+    stage, act = _ACTIONS[action]
+    report = _STAGES[stage](reported, street_staff, street_department, street_handler, worker)
+    before = (report.state, report.events.count())
+    with pytest.raises(PermissionDenied):
+        act(Report.objects.get(pk=report.pk), request.getfixturevalue(persona))
+    report.refresh_from_db()
+    assert (report.state, report.events.count()) == before
