@@ -98,7 +98,19 @@ def region_import_view(request: HttpRequest, model_admin: ModelAdmin[Any]) -> Ht
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
         "title": _("导入区划（GeoJSON）"),
+        "help_lines": [
+            _(
+                "上传 GeoJSON FeatureCollection：每个要素的 properties 含 code（代码）、"
+                "name（名称）、level（city、district、street、community 或 grid）和 "
+                "parent_code（上级代码，市级为 null）；geometry 为 Polygon 或 MultiPolygon，"
+                "网格必须有边界。"
+            ),
+            _(
+                "已有代码会被更新（名称、边界、上级），新代码会被新建；文件中 geometry 为 null "
+                "时保留已有边界。文件中任何一处有误，整份文件都不导入。"
+            ),
+        ],
         "form": form,
         "errors": errors,
     }
-    return render(request, "admin/grids/region/import.html", context)
+    return render(request, "admin/table_import.html", context)

@@ -91,16 +91,18 @@ def subtree_q(regions: list[Region], prefix: str = "") -> Q:
     )
 
 
+def region_contains(ancestor: Region, node: Region) -> bool:
+    """Whether ``node`` is ``ancestor`` or lies under it (no query: nested-set columns)."""
+    return (
+        ancestor.tree_id == node.tree_id and ancestor.lft <= node.lft and node.rght <= ancestor.rght
+    )
+
+
 def regions_visible_to(user: Any) -> QuerySet[Region]:
     scope = scope_for(user)
     if scope.is_global:
         return Region.objects.all()
     return Region.objects.filter(subtree_q(scope.regions))
-
-
-def get_region_for_user(user: Any, code: str) -> Region:
-    """The region with this code if the user may see it; ``Region.DoesNotExist`` otherwise."""
-    return regions_visible_to(user).get(code=code)
 
 
 def departments_visible_to(user: Any) -> QuerySet[Department]:

@@ -206,7 +206,7 @@ def _table_import_view(
         "form": form,
         "errors": errors,
     }
-    return render(request, "admin/reports/import.html", context)
+    return render(request, "admin/table_import.html", context)
 
 
 def _table_export_view(

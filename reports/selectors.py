@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from grids.models import Role
 from grids.selectors import scope_for, subtree_q
 from reports import sla
-from reports.models import Report, Stage, StageLimit, State
+from reports.models import Report, Stage, StageLimit
 from reports.sla import LimitUnit, SlaState, WorkCalendar
 
 
@@ -120,18 +120,14 @@ def report_clock(
 
     Yellow when less than ``sla.WARNING_RATIO`` of the stage's limit is left, red once
     past due; None when no clock runs (closed, verified, suspended)."""
-    from reports.workflow import handle_limit, running_due
+    from reports.workflow import handle_limit, running_due, running_stage
 
-    due = running_due(report)
-    if due is None:
+    stage, due = running_stage(report), running_due(report)
+    if stage is None or due is None:
         return None
-    if report.state in (State.DISPATCHED, State.ACKNOWLEDGED):
-        stage = Stage.HANDLE
+    if stage == Stage.HANDLE:
         amount, unit = handle_limit(report)
     else:
-        stage = {State.REPORTED: Stage.ACCEPT, State.HANDLED: Stage.VERIFY}.get(
-            State(report.state), Stage.DISPATCH
-        )
         amount, unit = limits.get(stage, (Decimal("0.25"), LimitUnit.WORKING_HOURS))
     left = sla.time_left(now, due, unit, calendar=calendar)
     if now > due:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
@@ -116,7 +116,3 @@ def sweep_overdue(limit: int = 1000) -> int:
         flagged += report_mark_overdue(report)
     return flagged
 
-
-def thumbnails_backlog(max_age: timedelta = timedelta(minutes=5)) -> int:
-    """Photos still without a thumbnail after ``max_age`` (for monitoring)."""
-    return ReportPhoto.objects.filter(thumbnail="", created_at__lt=timezone.now() - max_age).count()

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from grids.models import Department, Level, Role
-from grids.selectors import Scope, scope_for
+from grids.selectors import Scope, region_contains, scope_for
 from reports import sla
 from reports.calendar import get_calendar
 from reports.events import event_write
@@ -86,11 +86,7 @@ def is_grid_worker(scope: Scope, report: Report) -> bool:
 
 
 def is_leader(scope: Scope, report: Report) -> bool:
-    grid = report.grid
-    return any(
-        r.tree_id == grid.tree_id and r.lft <= grid.lft and grid.rght <= r.rght
-        for r in scope.regions_for(Role.LEADER)
-    )
+    return any(region_contains(r, report.grid) for r in scope.regions_for(Role.LEADER))
 
 
 def is_any_center(scope: Scope, report: Report) -> bool:
@@ -746,26 +742,31 @@ def report_resume(report: Report, *, actor: User | None = None) -> Report:
 # -- system transitions ----------------------------------------------------------------
 
 
+# The stage whose clock runs in each state, and the field holding its deadline.
+_RUNNING: dict[str, tuple[str, str]] = {
+    State.REPORTED: (Stage.ACCEPT, "accept_due"),
+    State.ACCEPTED: (Stage.DISPATCH, "dispatch_due"),
+    State.TRANSFERRED: (Stage.DISPATCH, "dispatch_due"),
+    State.DISPATCHED: (Stage.HANDLE, "handle_due"),
+    State.ACKNOWLEDGED: (Stage.HANDLE, "handle_due"),
+    State.HANDLED: (Stage.VERIFY, "verify_due"),
+}
+
+
+def running_stage(report: Report) -> str | None:
+    """The stage whose clock runs now; None when none does (closed, verified, suspended)."""
+    running = _RUNNING.get(report.state)
+    if running is None or (running[0] == Stage.HANDLE and report.suspended):
+        return None
+    return running[0]
+
+
 def running_due(report: Report) -> datetime | None:
     """The deadline of the stage the case is in now (None if no clock runs)."""
-    if report.state == State.REPORTED:
-        return report.accept_due
-    if report.state in (State.ACCEPTED, State.TRANSFERRED):
-        return report.dispatch_due
-    if report.state in _AT_DEPARTMENT:
-        return None if report.suspended else report.handle_due
-    if report.state == State.HANDLED:
-        return report.verify_due
-    return None
-
-
-def running_unit(report: Report) -> sla.LimitUnit:
-    if report.state in _AT_DEPARTMENT:
-        return handle_limit(report)[1]
-    stage = {State.REPORTED: Stage.ACCEPT, State.HANDLED: Stage.VERIFY}.get(
-        State(report.state), Stage.DISPATCH
-    )
-    return stage_limit(stage)[1]
+    if running_stage(report) is None:
+        return None
+    due: datetime | None = getattr(report, _RUNNING[report.state][1])
+    return due
 
 
 def report_mark_overdue(report: Report) -> bool:
@@ -807,14 +808,6 @@ def _thumbnails_on_commit(r: Report) -> None:
     report_id = r.pk
     transaction.on_commit(lambda: enqueue_thumbnails(report_id))
 
-
-def stage_flags(report: Report) -> dict[str, bool | None]:
-    return {
-        "accept": report.accept_on_time,
-        "dispatch": report.dispatch_on_time,
-        "handle": report.handle_on_time,
-        "verify": report.verify_on_time,
-    }
 
 
 def report_recategorize(
