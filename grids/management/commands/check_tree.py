@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from grids.tree import tree_rebuild_and_check
 
@@ -12,4 +13,4 @@ class Command(BaseCommand):
         problems = tree_rebuild_and_check()
         if problems:
             raise CommandError("\n".join(problems))
-        self.stdout.write("区划树完好 / tree is consistent")
+        self.stdout.write(_("区划树完好"))

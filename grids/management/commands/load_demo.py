@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from grids import services
@@ -50,11 +51,24 @@ class Command(BaseCommand):
         call_command("seed_calendar", stdout=self.stdout)
         call_command("load_demo_reports", stdout=self.stdout)
         self.stdout.write(
-            f"区划：新建 {result.created}，更新 {result.updated}，未变 {result.unchanged}；"
-            f"楼栋 {buildings}；部门 {departments}；用户 {len(users)}"
+            _(
+                "区划：新建 %(created)s，更新 %(updated)s，未变 %(unchanged)s；"
+                "楼栋 %(buildings)s；部门 %(departments)s；用户 %(users)s"
+            )
+            % {
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "buildings": buildings,
+                "departments": departments,
+                "users": len(users),
+            }
         )
         if not options["quiet_logins"]:
-            self.stdout.write(f"\n演示账号（密码均为 {demo['password']}，仅用于演示数据）：")
+            self.stdout.write(
+                "\n" + _("演示账号（密码均为 %(password)s，仅用于演示数据）：")
+                % {"password": demo["password"]}
+            )
             for spec in demo["users"]:
                 where = spec.get("region") or spec.get("department") or "—"
                 self.stdout.write(
