@@ -246,6 +246,8 @@ class RoutingRule(models.Model):
     valid_from = models.DateField(_("生效日期"), null=True, blank=True)
     valid_until = models.DateField(_("失效日期"), null=True, blank=True)
     note = models.CharField(_("备注"), max_length=200, blank=True)
+    # Part of the signature that tells each process its cached rule table is stale.
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("分拨规则")

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from grids import geo
 from grids.models import Building, Department, Entrance, Level, Region, Role
-from grids.selectors import scope_for
+from grids.selectors import region_contains, scope_for
 from reports import routing, workflow
 from reports.events import event_write
 from reports.models import (
@@ -85,9 +85,7 @@ def _may_file(user: User, grid: Region) -> bool:
             return True
         if role == Role.GRID_HEAD and region.pk == grid.parent_id:
             return True
-        if role in (Role.STREET_STAFF, Role.DISTRICT_STAFF) and (
-            region.tree_id == grid.tree_id and region.lft <= grid.lft and grid.rght <= region.rght
-        ):
+        if role in (Role.STREET_STAFF, Role.DISTRICT_STAFF) and region_contains(region, grid):
             return True
     return False
 
@@ -322,10 +320,10 @@ def enqueue_route_on_commit(report_id: int) -> None:
 
 def decide_route(report: Report, at: datetime | None = None) -> routing.Decision:
     """Which department the rule table sends this case to (no side effects)."""
-    from reports.catalog import load_rule_table
+    from reports.catalog import cached_rule_table
 
     at = at or timezone.now()
-    table = load_rule_table(at=at)
+    table = cached_rule_table()
     region_path = list(report.grid.get_ancestors(include_self=True).values_list("id", flat=True))
     category_path = [c for c in (report.category.parent_id, report.category_id) if c is not None]
     names = routing.Names(

@@ -17,6 +17,7 @@ from accounts.models import User
 from grids import geo
 from grids.models import Department, Region, Role
 from reports.calendar import reset_calendar_cache
+from reports.catalog import reset_rule_table_cache
 from tests.factories import DepartmentFactory, UserFactory, assign, make_region, square
 
 
@@ -40,6 +41,7 @@ class City:
 def _fresh_caches() -> Iterator[None]:
     geo.reset_index()
     reset_calendar_cache()
+    reset_rule_table_cache()
     yield
     translation.deactivate()  # a test that switched to English must not leak it
 

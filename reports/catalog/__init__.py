@@ -24,6 +24,7 @@ from reports.catalog.rules import (
     RegionTree,
     RuleCheck,
     UncoveredRegion,
+    cached_rule_table,
     category_path_of,
     category_paths,
     check_rules,
@@ -33,6 +34,7 @@ from reports.catalog.rules import (
     region_path_of,
     region_paths,
     region_tree,
+    reset_rule_table_cache,
     rule_department_errors,
 )
 from reports.catalog.tables import (
@@ -62,6 +64,7 @@ __all__ = [
     "RuleImportError",
     "TableImportError",
     "UncoveredRegion",
+    "cached_rule_table",
     "catalog_dataset",
     "category_path_of",
     "category_paths",
@@ -78,6 +81,7 @@ __all__ = [
     "region_path_of",
     "region_paths",
     "region_tree",
+    "reset_rule_table_cache",
     "rule_department_errors",
     "rules_dataset",
 ]

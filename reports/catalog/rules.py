@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -98,6 +98,35 @@ def load_rule_table(at: datetime | None = None) -> routing.RuleTable:
         ),
         tz=timezone.get_current_timezone(),
     )
+
+
+_table_cache: tuple[tuple[Any, ...], routing.RuleTable] | None = None
+
+
+def cached_rule_table() -> routing.RuleTable:
+    """This process's rule table, reloaded only when the rules changed (one small query).
+
+    Loading 5,000 rules costs ~30 ms; the signature (count, last id, last change) costs
+    one aggregate. Every write path saves ``updated_at`` (admin, import, bulk_create),
+    and a delete changes the count, so a stale table is never used.
+    """
+    global _table_cache
+    signature = tuple(
+        RoutingRule.objects.aggregate(
+            n=Count("id"), last_id=Max("id"), changed=Max("updated_at")
+        ).values()
+    )
+    cached = _table_cache
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    table = load_rule_table()
+    _table_cache = (signature, table)
+    return table
+
+
+def reset_rule_table_cache() -> None:
+    global _table_cache
+    _table_cache = None
 
 
 @dataclass(frozen=True)

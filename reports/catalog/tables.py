@@ -727,7 +727,7 @@ def import_rules(file_bytes: bytes, *, fmt: str) -> ImportResult:
             rule = existing[spec.id]
             changed = _changed(rule, spec.values)
             if changed:
-                rule.save(update_fields=changed)
+                rule.save(update_fields=[*changed, "updated_at"])
                 result.updated += 1
             else:
                 result.unchanged += 1

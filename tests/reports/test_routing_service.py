@@ -175,3 +175,21 @@ def test_it_does_not_reroute_a_case_a_center_already_dispatched_by_hand(
     report.refresh_from_db()
     assert report.events.filter(kind=EventKind.DISPATCHED).count() == 1
     assert report.events.last().kind == EventKind.ROUTE_NONE
+
+
+def test_it_reuses_the_rule_table_until_a_rule_changes(
+    city: City, catalog: Catalog, street_department: Department, django_assert_num_queries
+) -> None:
+    from reports.catalog import cached_rule_table
+
+    rule = RoutingRule.objects.create(category=catalog.garbage, region=city.street,
+                                      department=street_department, level="street", mode="auto")
+    first = cached_rule_table()
+    with django_assert_num_queries(1):  # the signature only
+        assert cached_rule_table() is first
+    rule.mode = "propose"
+    rule.save()
+    edited = cached_rule_table()
+    assert edited is not first
+    rule.delete()
+    assert len(cached_rule_table()) == 0
