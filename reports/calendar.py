@@ -6,8 +6,12 @@ Writes go through the functions below, which replace the revision in the same
 transaction, so an edit in the admin reaches every worker at its next lookup.
 
 ``chinese_calendar`` is used only to seed the table (``calendar_seed``, the
-``seed_calendar`` command); limits are never computed from it directly, so a year it
-does not know yet falls back to Monday–Friday instead of raising.
+``seed_calendar`` command); limits are never computed from it directly. A year it does
+not know yet (it is published each November for the next year) takes its statutory
+holidays from the ``holidays`` package instead — 元旦, 春节, 清明, 劳动节, 端午, 中秋, 国庆
+and the weekday in lieu when one falls on a weekend — without make-up working days (调休),
+which nobody can know before the State Council publishes them; that is warned about.
+Rows in the table (an administrator's edits) always win over both packages.
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
+import chinese_calendar
+import holidays
+from chinese_calendar.constants import Holiday
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +39,9 @@ logger = logging.getLogger(__name__)
 # How far ahead the admin is warned about missing years: deadlines filed in December
 # run into January.
 COVERAGE_YEARS_AHEAD = 1
+# How many years past this one get the ``holidays`` fallback when chinese-calendar does
+# not know them: a suspension (≤ 1 year) plus extensions reach at most this far.
+FALLBACK_YEARS_AHEAD = 2
 
 # -- reading ----------------------------------------------------------------------------
 
@@ -44,13 +55,27 @@ def current_revision() -> int:
     return revision if revision is not None else 0
 
 
-def build_calendar() -> WorkCalendar:
-    """A fresh calendar from the tables (2 queries)."""
+def build_calendar(*, today: date | None = None) -> WorkCalendar:
+    """A fresh calendar from the tables (2 queries), with the statutory holidays of the
+    years chinese-calendar does not know yet underneath the rows."""
     schedule = WorkSchedule.objects.filter(pk=WorkSchedule.SINGLETON_PK).first()
     periods = schedule.periods if schedule is not None else WorkSchedule().periods
     revision = schedule.revision if schedule is not None else 0
-    overrides = dict(WorkDay.objects.values_list("date", "is_working"))
-    return WorkCalendar(overrides=overrides, periods=periods, version=revision)
+    rows = list(WorkDay.objects.values_list("date", "is_working", "source"))
+    seeded = {d.year for d, _w, source in rows if source == WorkDay.Source.CHINESE_CALENDAR}
+    made_up = {d.year for d, working, _s in rows if working and d.weekday() >= 5}
+    fallback = [y for y in fallback_years(today=today) if y not in seeded]
+    overrides: dict[date, bool] = {}
+    for year in fallback:
+        overrides.update(dict.fromkeys(statutory_holidays(year), False))
+    overrides.update({d: working for d, working, _s in rows})  # the admin wins
+    return WorkCalendar(
+        overrides=overrides,
+        periods=periods,
+        known_years={d.year for d, _w, _s in rows} | set(fallback),
+        provisional_years=[y for y in fallback if y not in made_up],
+        version=revision,
+    )
 
 
 _calendar: WorkCalendar | None = None
@@ -99,12 +124,52 @@ def uncovered_years(
     return [y for y in wanted if y not in present]
 
 
+def provisional_years(
+    *, today: date | None = None, years_ahead: int = COVERAGE_YEARS_AHEAD
+) -> list[int]:
+    """This year and the next ones counted from the ``holidays`` package: chinese-calendar
+    does not know them, nothing was seeded, and no administrator has entered a make-up
+    working day (a Saturday or Sunday marked working) for them yet (1 query)."""
+    today = today or timezone.localdate()
+    wanted = [
+        y
+        for y in range(today.year, today.year + years_ahead + 1)
+        if y in fallback_years(today=today)
+    ]
+    if not wanted:
+        return []
+    rows = WorkDay.objects.filter(date__year__in=wanted).filter(
+        Q(source=WorkDay.Source.CHINESE_CALENDAR)
+        | Q(is_working=True, date__week_day__in=[1, 7])  # Sunday, Saturday
+    )
+    done = {d.year for d in rows.dates("date", "year")}
+    return [y for y in wanted if y not in done]
+
+
 def calendar_coverage_warnings(
     *, today: date | None = None, years_ahead: int = COVERAGE_YEARS_AHEAD
 ) -> list[str]:
-    """One message per year that falls back to Monday–Friday; also logged."""
+    """One message per year that falls back to Monday–Friday or lacks its make-up working
+    days (调休); also logged."""
     messages = []
+    fallback = provisional_years(today=today, years_ahead=years_ahead)
+    for year in fallback:
+        logger.warning(
+            "work calendar: %s counts statutory holidays from the holidays package; "
+            "make-up working days are not published yet",
+            year,
+        )
+        messages.append(
+            _(
+                "%(year)s 年的调休安排尚未公布：工作日时限暂按法定节假日（元旦、春节、清明、"
+                "劳动节、端午、中秋、国庆）计算，调休上班日未计入。公布后请升级 "
+                "chinese-calendar 并运行 seed_calendar，或在此手动补录调休上班日。"
+            )
+            % {"year": year}
+        )
     for year in uncovered_years(today=today, years_ahead=years_ahead):
+        if year in fallback_years(today=today):
+            continue
         logger.warning("work calendar: no holidays or make-up days recorded for %s", year)
         messages.append(
             _(
@@ -181,17 +246,26 @@ class SeedResult:
 
 def package_years() -> range:
     """The years chinese-calendar has data for (it raises outside them)."""
-    import chinese_calendar
-
     known = chinese_calendar.holidays.keys()
     return range(min(known).year, max(known).year + 1)
 
 
+def fallback_years(*, today: date | None = None) -> range:
+    """The years after chinese-calendar's last one, up to ``FALLBACK_YEARS_AHEAD`` past
+    this year: those take their holidays from the ``holidays`` package."""
+    today = today or timezone.localdate()
+    return range(package_years().stop, today.year + FALLBACK_YEARS_AHEAD + 1)
+
+
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The statutory days off of ``year`` (and the weekday in lieu of one that falls on a
+    weekend) according to the ``holidays`` package: date → Chinese name. No 调休."""
+    days = holidays.China(years=year, language="zh_CN")
+    return {day: str(name) for day, name in sorted(days.items())}
+
+
 def official_days(year: int) -> dict[date, tuple[bool, str]]:
     """chinese-calendar's holidays and make-up days of ``year``: date → (working, note)."""
-    import chinese_calendar
-    from chinese_calendar.constants import Holiday
-
     names = {h.value: h.chinese for h in Holiday}
     result: dict[date, tuple[bool, str]] = {}
     day, last = date(year, 1, 1), date(year, 12, 31)

@@ -74,6 +74,8 @@ class WorkCalendar:
     Monday–Friday rule or carry a note (public holidays, make-up working days 调休).
     ``known_years`` are the years somebody filled in (seeded or entered by an admin);
     any other year falls back to Monday–Friday, which callers report as a warning.
+    ``provisional_years`` are known years whose statutory holidays are in ``overrides``
+    but whose make-up working days (调休) are not published yet; they are logged too.
     Immutable once built (but for the set of years already logged); safe to share
     between threads.
     """
@@ -83,6 +85,7 @@ class WorkCalendar:
         "_override_dates",
         "_overrides",
         "_periods",
+        "_provisional_years",
         "_warned_years",
         "day_length",
         "periods",
@@ -96,6 +99,7 @@ class WorkCalendar:
         overrides: Mapping[date, bool] | None = None,
         periods: Sequence[tuple[time, time]] = DEFAULT_PERIODS,
         known_years: Iterable[int] | None = None,
+        provisional_years: Iterable[int] = (),
         tz: tzinfo = CALENDAR_TZ,
         version: int = 0,
     ) -> None:
@@ -106,6 +110,7 @@ class WorkCalendar:
             if known_years is not None
             else frozenset(d.year for d in self._overrides)
         )
+        self._provisional_years: frozenset[int] = frozenset(provisional_years)
         self.periods: tuple[tuple[time, time], ...] = validate_periods(periods)
         self._periods: tuple[tuple[timedelta, timedelta], ...] = tuple(
             (_since_midnight(s), _since_midnight(e)) for s, e in self.periods
@@ -131,18 +136,35 @@ class WorkCalendar:
     def known_years(self) -> frozenset[int]:
         return self._known_years
 
+    @property
+    def provisional_years(self) -> frozenset[int]:
+        return self._provisional_years
+
     def uncovered_years(self, first: date, last: date) -> list[int]:
         """Years in [first, last] that fall back to Monday–Friday."""
         return [y for y in range(first.year, last.year + 1) if y not in self._known_years]
 
+    def provisional_years_in(self, first: date, last: date) -> list[int]:
+        """Years in [first, last] counted without their make-up working days (调休)."""
+        return [y for y in range(first.year, last.year + 1) if y in self._provisional_years]
+
     def warn_uncovered(self, first: date, last: date) -> None:
-        """Log, once per calendar and year, that [first, last] fell back to Monday–Friday."""
+        """Log, once per calendar and year, that [first, last] fell back to Monday–Friday
+        or to statutory holidays without make-up working days."""
         for year in self.uncovered_years(first, last):
             if year not in self._warned_years:
                 self._warned_years.add(year)
                 logger.warning(
                     "work calendar has no rows for %s: counting Monday-Friday as working "
                     "days; run `manage.py seed_calendar` or fill the year in the admin",
+                    year,
+                )
+        for year in self.provisional_years_in(first, last):
+            if year not in self._warned_years:
+                self._warned_years.add(year)
+                logger.warning(
+                    "work calendar for %s: statutory holidays only, make-up working days "
+                    "(调休) are not published yet; fill them in the admin when they are",
                     year,
                 )
 
@@ -436,3 +458,8 @@ def _note_fallback(calendar: WorkCalendar, a: datetime, b: datetime, unit: Limit
         return
     first, last = sorted((calendar.to_local(a).date(), calendar.to_local(b).date()))
     calendar.warn_uncovered(first, last)
+
+
+def format_amount(value: Amount) -> str:
+    """A limit's amount as people write it: ``10``, ``1.5``, never ``1E+1``."""
+    return format(Decimal(value).normalize(), "f")

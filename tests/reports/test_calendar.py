@@ -12,12 +12,14 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from reports import calendar as calendar_module
 from reports.calendar import (
     calendar_coverage_warnings,
     calendar_seed,
     get_calendar,
     reset_calendar_cache,
     schedule_update,
+    statutory_holidays,
     uncovered_years,
     workday_save,
 )
@@ -115,26 +117,69 @@ def test_it_refuses_a_backwards_year_range(db: None) -> None:
 # -- coverage -------------------------------------------------------------------------
 
 
-def test_it_warns_about_next_year_when_only_this_year_is_known(db: None) -> None:
+@pytest.fixture
+def _package_ends_in_2026(monkeypatch: pytest.MonkeyPatch) -> None:
+    """chinese-calendar 1.11 knows up to 2026; keep these tests true after an upgrade."""
+    monkeypatch.setattr(calendar_module, "package_years", lambda: range(2004, 2027))
+
+
+@pytest.mark.usefixtures("_package_ends_in_2026")
+def test_it_warns_that_next_years_make_up_days_are_not_published(db: None) -> None:
     seed("--years", "2026")
     warnings = calendar_coverage_warnings(today=date(2026, 12, 24))
     assert uncovered_years(today=date(2026, 12, 24)) == [2027]
     assert len(warnings) == 1
-    assert "2027 年的节假日和调休尚未录入" in warnings[0]
+    assert "2027 年的调休安排尚未公布" in warnings[0]
+    assert "法定节假日" in warnings[0]
 
 
-def test_it_computes_a_deadline_into_the_unknown_year_with_weekdays(db: None) -> None:
+@pytest.mark.usefixtures("_package_ends_in_2026")
+def test_it_skips_new_years_day_2027_from_the_statutory_holidays(
+    db: None, caplog: pytest.LogCaptureFixture
+) -> None:
     seed("--years", "2026")
+    due = deadline(at(2026, 12, 24, 10), 10, LimitUnit.WORKING_DAYS, calendar=get_calendar())
+    # 25, 28–31 Dec, then 元旦 (Fri 1 Jan 2027) is skipped: 4–8 Jan.
+    assert due == at(2027, 1, 8, 17, 30)
+    assert "make-up working days" in caplog.text
+    assert "2027" in caplog.text
+
+
+@pytest.mark.usefixtures("_package_ends_in_2026")
+def test_it_skips_the_spring_festival_2027_from_the_statutory_holidays(db: None) -> None:
+    assert statutory_holidays(2027)[date(2027, 2, 6)] == "春节"
+    # Wed 3 Feb: 4 Feb is day 1; 除夕 5 Feb, 春节 6–8 Feb and the days in lieu 9–10 Feb
+    # are off; 11, 12, 15, 16 Feb are days 2–5.
+    due = deadline(at(2027, 2, 3, 10), 5, LimitUnit.WORKING_DAYS, calendar=get_calendar())
+    assert due == at(2027, 2, 16, 17, 30)
+    assert "2027 年的调休安排尚未公布" in calendar_coverage_warnings(today=date(2027, 1, 4))[0]
+
+
+@pytest.mark.usefixtures("_package_ends_in_2026")
+def test_an_admin_working_day_on_a_2027_holiday_wins(db: None) -> None:
+    seed("--years", "2026")
+    workday_save(day=date(2027, 1, 1), is_working=True, note="本地安排上班")
     due = deadline(at(2026, 12, 24, 10), 10, LimitUnit.WORKING_DAYS, calendar=get_calendar())
     assert due == at(2027, 1, 7, 17, 30)
+    # The package's holidays still hold where the admin said nothing.
+    assert not get_calendar().is_working_day(date(2027, 2, 8))
 
 
-def test_it_stops_warning_once_an_admin_fills_in_the_year(db: None) -> None:
+@pytest.mark.usefixtures("_package_ends_in_2026")
+def test_it_stops_warning_once_an_admin_enters_a_make_up_day(db: None) -> None:
     seed("--years", "2026")
-    workday_save(day=date(2027, 1, 1), is_working=False, note="元旦")
+    workday_save(day=date(2027, 2, 20), is_working=True, note="春节调休上班")
     assert calendar_coverage_warnings(today=date(2026, 12, 24)) == []
-    due = deadline(at(2026, 12, 24, 10), 10, LimitUnit.WORKING_DAYS, calendar=get_calendar())
-    assert due == at(2027, 1, 8, 17, 30)
+    assert get_calendar().is_working_day(date(2027, 2, 20))
+    assert not get_calendar().is_working_day(date(2027, 1, 1))
+
+
+def test_it_falls_back_to_weekdays_for_a_year_chinese_calendar_knows_but_nobody_seeded(
+    db: None,
+) -> None:
+    warnings = calendar_coverage_warnings(today=date(2025, 12, 24))
+    assert "2025 年的节假日和调休尚未录入" in warnings[0]
+    assert get_calendar().is_working_day(date(2025, 10, 1))
 
 
 # -- the cached calendar --------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Seed the work calendar from chinese-calendar: ``manage.py seed_calendar [--years 2024-2026]``.
 
 Idempotent; days an administrator edited are left alone; years the package does not know
-are reported and skipped (they fall back to Monday–Friday until filled in the admin).
+are reported and skipped (they count the statutory holidays from the ``holidays`` package,
+without make-up working days, until seeded or filled in the admin).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class Command(BaseCommand):
             self.stderr.write(
                 self.style.WARNING(
                     _(
-                        "%(year)s 年：chinese-calendar 尚无数据，暂按周一至周五计算工作日；"
+                        "%(year)s 年：chinese-calendar 尚无数据，"
+                        "暂按法定节假日计算工作日（调休未计入）；"
                         "请在后台“节假日与调休”中补录，或升级 chinese-calendar 后重新运行。"
                     )
                     % {"year": year}
