@@ -1,11 +1,18 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from jinzhitong import views
+
+# Resolved per request, so the manifest's hashed name is used once collectstatic ran.
+favicon_url = lazy(static, str)("favicon.ico")
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", RedirectView.as_view(url=favicon_url), name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("", include("grids.urls")),

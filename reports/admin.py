@@ -123,14 +123,17 @@ class WorkScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 # here so that this section stays self-contained below the calendar section.)
 # =======================================================================================
 
+import mimetypes  # noqa: E402
 from datetime import datetime  # noqa: E402
 
 from django import forms  # noqa: E402
 from django.core.exceptions import PermissionDenied  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
-from django.shortcuts import render  # noqa: E402
+from django.http import FileResponse, Http404  # noqa: E402
+from django.shortcuts import get_object_or_404, render  # noqa: E402
 from django.urls import URLPattern, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
 from django.utils.translation import gettext  # noqa: E402
 
 from grids import geo  # noqa: E402
@@ -141,10 +144,12 @@ from reports.models import (  # noqa: E402
     FilingStandard,
     Report,
     ReportEvent,
+    ReportPhoto,
     RoutingRule,
     StageLimit,
 )
 from reports.resources import CONTENT_TYPES  # noqa: E402
+from reports.sla import format_amount  # noqa: E402
 
 # A city's catalogue or rule table is well under a megabyte; 10 MB is a wrong file.
 MAX_TABLE_UPLOAD = 10 * 1024 * 1024
@@ -360,7 +365,7 @@ class FilingStandardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("处置时限"))
     def limit(self, obj: FilingStandard) -> str:
-        return f"{obj.limit_amount.normalize():f} {obj.get_limit_unit_display()}"
+        return f"{format_amount(obj.limit_amount)} {obj.get_limit_unit_display()}"
 
     def formfield_for_foreignkey(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
@@ -562,6 +567,44 @@ class ReportEventInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+class ReportPhotoInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The case's photos, read-only: a thumbnail linking to the full image, served by
+    ``ReportAdmin.photo_view`` (scoped like the case itself)."""
+
+    model = ReportPhoto
+    fields = ("preview", "kind", "uploaded_by", "created_at")
+    readonly_fields = ("preview", "kind", "uploaded_by", "created_at")
+    ordering = ("created_at", "pk")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("案件照片")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReportPhoto]:
+        return super().get_queryset(request).select_related("uploaded_by")
+
+    @admin.display(description=_("照片"))
+    def preview(self, obj: ReportPhoto) -> str:
+        def url(variant: str) -> str:
+            return reverse("admin:reports_report_photo", args=[obj.report_id, obj.pk, variant])
+
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" height="96" '
+            'loading="lazy"></a>',
+            url("full"),
+            url("thumb" if obj.thumbnail else "full"),
+            obj.get_kind_display(),
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 # (now, calendar, stage limits) for the rows of the changelist being rendered.
 _CLOCK_CONTEXT: ContextVar[tuple[Any, Any, Any]] = ContextVar("report_clock_context")
 
@@ -577,7 +620,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["^number"]
     list_select_related = ["category__parent", "street", "department", "standard"]
     ordering = ["-created_at"]
-    inlines = [ReportEventInline]
+    inlines = [ReportEventInline, ReportPhotoInline]
     # COUNT(*) over millions of cases on every page view is not worth it.
     show_full_result_count = False
 
@@ -590,6 +633,38 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Report | None = None) -> list[str]:
         return [f.name for f in Report._meta.fields]
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [
+            path(
+                "<path:object_id>/photos/<int:photo_id>/<str:variant>/",
+                self.admin_site.admin_view(self.photo_view),
+                name="reports_report_photo",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def photo_view(
+        self, request: HttpRequest, object_id: str, photo_id: int, variant: str
+    ) -> FileResponse:
+        """One photo of a case the viewer may see (out of scope: 404)."""
+        report = self.get_object(request, object_id)  # through the scoped get_queryset
+        if report is None or variant not in ("full", "thumb"):
+            raise Http404
+        if not self.has_view_permission(request, report):
+            raise PermissionDenied
+        photo = get_object_or_404(ReportPhoto, report=report, pk=photo_id)
+        image = photo.thumbnail if variant == "thumb" and photo.thumbnail else photo.image
+        if not image:
+            raise Http404
+        try:
+            handle = image.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        content_type = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+        response = FileResponse(handle, content_type=content_type)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         # One calendar and one stage-limit read per page, not per row.

@@ -14,9 +14,10 @@ from datetime import time
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reports.sla import LimitUnit
+from reports.sla import LimitUnit, format_amount
 
 # ---------------------------------------------------------------------------------------
 # Work calendar
@@ -179,7 +180,8 @@ class FilingStandard(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.condition}（{self.limit_amount.normalize()}{self.get_limit_unit_display()}）"
+        amount = format_amount(self.limit_amount)
+        return f"{self.condition}（{amount}{self.get_limit_unit_display()}）"
 
 
 class Stage(models.TextChoices):
@@ -202,7 +204,7 @@ class StageLimit(models.Model):
         verbose_name_plural = _("环节时限")
 
     def __str__(self) -> str:
-        return f"{self.get_stage_display()}：{self.amount.normalize()}{self.get_unit_display()}"
+        return f"{self.get_stage_display()}：{format_amount(self.amount)}{self.get_unit_display()}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -413,8 +415,8 @@ class Report(models.Model):
     self_handled = models.BooleanField(_("自处"), default=False)
 
     # Routing runs when route_version > routed_version (filing, recategorisation).
-    route_version = models.PositiveIntegerField(default=1)
-    routed_version = models.PositiveIntegerField(default=0)
+    route_version = models.PositiveIntegerField(_("分拨版本"), default=1)
+    routed_version = models.PositiveIntegerField(_("已分拨版本"), default=0)
     routed_at = models.DateTimeField(_("分拨时间"), null=True, blank=True)
 
     # Stage clocks: the deadline of the running stage, and on-time flags frozen when
@@ -439,7 +441,7 @@ class Report(models.Model):
     return_count = models.PositiveSmallIntegerField(_("回退次数"), default=0)
     urge_count = models.PositiveSmallIntegerField(_("督办次数"), default=0)
     is_overdue = models.BooleanField(_("超期"), default=False)
-    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(_("超期通知时间"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("上报时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -536,7 +538,9 @@ class ReportEvent(models.Model):
         indexes = [models.Index(fields=["report", "at"], name="reports_event_timeline")]
 
     def __str__(self) -> str:
-        return f"{self.report_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+        at = timezone.localtime(self.at) if self.at else None
+        when = f"{at:%Y-%m-%d %H:%M}" if at else ""
+        return f"{self.get_kind_display()} {when}".strip()
 
 
 class PhotoKind(models.TextChoices):
@@ -564,23 +568,24 @@ class ReportPhoto(models.Model):
     kind = models.CharField(_("类型"), max_length=8, choices=PhotoKind.choices)
     image = models.ImageField(_("照片"), upload_to="reports/%Y/%m/")
     thumbnail = models.ImageField(_("缩略图"), upload_to="reports/thumbs/%Y/%m/", blank=True)
-    width = models.PositiveIntegerField(default=0)
-    height = models.PositiveIntegerField(default=0)
+    width = models.PositiveIntegerField(_("宽度"), default=0)
+    height = models.PositiveIntegerField(_("高度"), default=0)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
         null=True,
         blank=True,
         related_name="+",
         on_delete=models.SET_NULL,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("案件照片")
         verbose_name_plural = _("案件照片")
 
     def __str__(self) -> str:
-        return f"{self.report_id} {self.kind}"
+        return f"{self.report_id} {self.get_kind_display()}"
 
 
 class RequestKind(models.TextChoices):
@@ -607,18 +612,22 @@ class TimeRequest(models.Model):
     reason = models.TextField(_("理由"))
     suspend_until = models.DateTimeField(_("挂账至"), null=True, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, related_name="+", on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        related_name="+",
+        on_delete=models.PROTECT,
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("审批人"),
         null=True,
         blank=True,
         related_name="+",
         on_delete=models.PROTECT,
     )
     decision_note = models.TextField(_("审批意见"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("延期/挂账申请")
@@ -631,14 +640,14 @@ class TimeRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.report_id} {self.kind} {self.status}"
+        return f"{self.report_id} {self.get_kind_display()} {self.get_status_display()}"
 
 
 class CaseSequence(models.Model):
     """The last case number used per district and day; bumped with an atomic upsert."""
 
-    prefix = models.CharField(max_length=24, primary_key=True)
-    last = models.PositiveIntegerField(default=0)
+    prefix = models.CharField(_("前缀"), max_length=24, primary_key=True)
+    last = models.PositiveIntegerField(_("最后序号"), default=0)
 
     class Meta:
         verbose_name = _("案件编号序列")
@@ -652,16 +661,28 @@ class Notification(models.Model):
     """An in-app notice to a center (region) or department, e.g. "case overdue"."""
 
     region = models.ForeignKey(
-        "grids.Region", null=True, blank=True, related_name="+", on_delete=models.CASCADE
+        "grids.Region",
+        verbose_name=_("区划"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.CASCADE,
     )
     department = models.ForeignKey(
-        "grids.Department", null=True, blank=True, related_name="+", on_delete=models.CASCADE
+        "grids.Department",
+        verbose_name=_("处置部门"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.CASCADE,
     )
-    report = models.ForeignKey(Report, related_name="notifications", on_delete=models.CASCADE)
-    kind = models.CharField(max_length=24)
-    message = models.CharField(max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    report = models.ForeignKey(
+        Report, verbose_name=_("案件"), related_name="notifications", on_delete=models.CASCADE
+    )
+    kind = models.CharField(_("类型"), max_length=24)
+    message = models.CharField(_("内容"), max_length=200)
+    created_at = models.DateTimeField(_("通知时间"), auto_now_add=True)
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")

@@ -14,7 +14,6 @@ Chinese Windows saves as "CSV".
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Final, Literal
 
 import tablib
@@ -22,6 +21,7 @@ from import_export import fields, resources
 from import_export.formats import base_formats
 
 from reports.models import Category, FilingStandard, RoutingRule
+from reports.sla import format_amount
 
 FileFormat = Literal["csv", "xlsx"]
 FILE_FORMATS: Final[tuple[str, ...]] = ("xlsx", "csv")
@@ -68,11 +68,6 @@ ROW_STANDARD: Final = "standard"
 
 def _flag(value: bool) -> str:
     return "1" if value else "0"
-
-
-def format_amount(value: Decimal) -> str:
-    """2.00 → "2", 1.50 → "1.5": what a person would type in the sheet."""
-    return format(value.normalize(), "f")
 
 
 def _col(name: str) -> fields.Field:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -11,14 +13,23 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from accounts.models import User
 from grids.models import Department, Role
 from reports.catalog import import_rules
-from reports.models import Category, Report, ReportEvent, RoutingRule
+from reports.models import (
+    Category,
+    FilingStandard,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    RoutingRule,
+    StageLimit,
+)
 from tests.conftest import City
 from tests.factories import DepartmentFactory, UserFactory, assign
-from tests.reports.conftest import Catalog
+from tests.reports.conftest import Catalog, jpeg
 
 CATALOG_HEADER = (
     "type,code,parent_code,name,kind,keywords,limit_amount,limit_unit,closing_condition,"
@@ -340,3 +351,81 @@ def test_the_demo_sends_the_roof_tree_to_the_district(admin_client_: Client) -> 
 
     assert "区划 南开区（区级，上溯3层） × 类别 房屋安全›楼顶杂树（小类） → 南开区城管委" in body
     assert "规则冲突：0 组" in check
+
+
+# --- the case change page: timeline, labels, photos -----------------------------------
+
+
+def test_the_timeline_header_names_the_event_in_chinese_at_local_time(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User
+) -> None:
+    report = make_report(city, catalog.roof_tree, admin_user, "NK20260101-0002")
+    ReportEvent.objects.filter(report=report).update(at=datetime(2026, 1, 1, 1, 5, tzinfo=UTC))
+
+    detail = page(admin_client_, reverse("admin:reports_report_change", args=[report.pk]))
+
+    assert "上报 2026-01-01 09:05" in detail  # 01:05 UTC is 09:05 in Beijing
+    assert "filed 2026" not in detail
+    assert "01:05" not in detail
+
+
+def test_every_field_of_the_case_page_has_a_chinese_label(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User
+) -> None:
+    report = make_report(city, catalog.roof_tree, admin_user, "NK20260101-0003")
+
+    detail = page(admin_client_, reverse("admin:reports_report_change", args=[report.pk]))
+
+    for label in ("分拨版本", "已分拨版本", "超期通知时间"):
+        assert label in detail
+    for english in ("Route version", "Routed version", "Overdue notified at"):
+        assert english not in detail
+
+
+def test_the_case_page_shows_its_photos_linking_to_full_size(
+    client: Client, admin_client_: Client, city: City, catalog: Catalog, admin_user: User,
+    staff: User,
+) -> None:
+    report = make_report(city, catalog.roof_tree, admin_user, "NK20260101-0004")
+    uploader = UserFactory(username="wgy", full_name="网格员小王")
+    photo = ReportPhoto.objects.create(
+        report=report, kind="before", image=jpeg("before.jpg", (640, 480)),
+        thumbnail=jpeg("before-thumb.jpg", (64, 48)), uploaded_by=uploader,
+    )
+    full = reverse("admin:reports_report_photo", args=[report.pk, photo.pk, "full"])
+    thumb = reverse("admin:reports_report_photo", args=[report.pk, photo.pk, "thumb"])
+
+    detail = page(admin_client_, reverse("admin:reports_report_change", args=[report.pk]))
+    full_image = admin_client_.get(full)
+    thumb_image = admin_client_.get(thumb)
+    client.force_login(staff)  # another street's staff
+    hidden = client.get(full)
+
+    assert f'href="{full}"' in detail
+    assert f'src="{thumb}"' in detail
+    assert "处置前" in detail
+    assert "网格员小王" in detail
+    assert full_image.status_code == 200
+    assert full_image["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(b"".join(full_image.streaming_content))).size == (640, 480)
+    assert Image.open(io.BytesIO(b"".join(thumb_image.streaming_content))).size == (64, 48)
+    assert hidden.status_code == 404
+
+
+def test_limits_print_without_an_exponent(
+    admin_client_: Client, catalog: Catalog
+) -> None:
+    standard = FilingStandard.objects.create(
+        category=catalog.roof_tree, code="T-10", condition="十天条件",
+        limit_amount=Decimal("10.00"), limit_unit="working_days", closing_condition="清除",
+    )
+    stage = StageLimit.objects.get(stage="accept")
+    stage.amount = Decimal("100.00")
+    stage.save()
+
+    listing = page(admin_client_, reverse("admin:reports_filingstandard_changelist"))
+
+    assert str(standard) == "十天条件（10工作日）"
+    assert str(stage).endswith("：100" + stage.get_unit_display())
+    assert "10 工作日" in listing
+    assert "E+" not in listing
