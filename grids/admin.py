@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from mptt.admin import MPTTModelAdmin
 from shapely.geometry import mapping, shape
 
-from grids import geo, tree
+from grids import geo, services, tree
 from grids.models import (
     ROLE_REGION_LEVEL,
     Assignment,
@@ -450,13 +450,23 @@ class BuildingAdmin(ScopedForeignKeysMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Building, form: forms.ModelForm, change: bool
     ) -> None:
-        super().save_model(request, obj, form, change)
-        # The spatial index also answers "nearest building": tell every process.
-        tree.bump_geo_stamp()
+        # The service checks the grid and tells every process's spatial index.
+        services.building_save(building=obj)
 
     def delete_model(self, request: HttpRequest, obj: Building) -> None:
-        super().delete_model(request, obj)
-        tree.bump_geo_stamp()
+        services.building_delete(building=obj)
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool
+    ) -> None:
+        if formset.model is not Entrance:
+            super().save_formset(request, form, formset, change)
+            return
+        entrances = formset.save(commit=False)
+        for entrance in formset.deleted_objects:
+            services.entrance_delete(entrance=entrance)
+        for entrance in entrances:
+            services.entrance_save(entrance=entrance)
 
 
 @admin.register(Department)
@@ -469,6 +479,11 @@ class DepartmentAdmin(ScopedForeignKeysMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:
         return departments_visible_to(request.user).order_by("code")
+
+    def save_model(
+        self, request: HttpRequest, obj: Department, form: forms.ModelForm, change: bool
+    ) -> None:
+        services.department_save(department=obj)
 
 
 # --- Assignments ---------------------------------------------------------------------
@@ -564,6 +579,18 @@ class AssignmentAdmin(ScopedForeignKeysMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
         return assignments_visible_to(request.user).order_by("user__username", "role")
+
+    def save_model(
+        self, request: HttpRequest, obj: Assignment, form: forms.ModelForm, change: bool
+    ) -> None:
+        services.assignment_save(assignment=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Assignment) -> None:
+        services.assignment_revoke(assignment=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
+        for assignment in queryset:
+            services.assignment_revoke(assignment=assignment)
 
     def get_form(
         self, request: HttpRequest, obj: Assignment | None = None, change: bool = False,

@@ -323,7 +323,17 @@ class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return list(self.inlines)
 
     def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
-        catalog_service.category_save(obj)
+        catalog_service.category_save(category=obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not FilingStandard:
+            super().save_formset(request, form, formset, change)
+            return
+        standards = formset.save(commit=False)
+        for standard in formset.deleted_objects:
+            catalog_service.standard_delete(standard=standard)
+        for standard in standards:
+            catalog_service.standard_save(standard=standard)
 
     def get_urls(self) -> list[URLPattern]:
         extra = [
@@ -366,6 +376,14 @@ class FilingStandardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("处置时限"))
     def limit(self, obj: FilingStandard) -> str:
         return f"{format_amount(obj.limit_amount)} {obj.get_limit_unit_display()}"
+
+    def save_model(
+        self, request: HttpRequest, obj: FilingStandard, form: Any, change: bool
+    ) -> None:
+        catalog_service.standard_save(standard=obj)
+
+    def delete_model(self, request: HttpRequest, obj: FilingStandard) -> None:
+        catalog_service.standard_delete(standard=obj)
 
     def formfield_for_foreignkey(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
@@ -477,6 +495,14 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         start = obj.valid_from.isoformat() if obj.valid_from else "…"
         end = obj.valid_until.isoformat() if obj.valid_until else "…"
         return gettext("%(start)s 至 %(end)s") % {"start": start, "end": end}
+
+    def save_model(self, request: HttpRequest, obj: RoutingRule, form: Any, change: bool) -> None:
+        catalog_service.rule_save(rule=obj)
+        for warning in catalog_service.rule_conflict_warnings():
+            messages.warning(request, warning)
+
+    def delete_model(self, request: HttpRequest, obj: RoutingRule) -> None:
+        catalog_service.rule_delete(rule=obj)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

@@ -35,7 +35,10 @@ from reports.catalog.rules import (
     region_paths,
     region_tree,
     reset_rule_table_cache,
+    rule_conflict_warnings,
+    rule_delete,
     rule_department_errors,
+    rule_save,
 )
 from reports.catalog.tables import (
     CatalogImportError,
@@ -43,6 +46,7 @@ from reports.catalog.tables import (
     RuleImportError,
     TableImportError,
     catalog_dataset,
+    category_errors,
     category_save,
     export_catalog,
     export_rules,
@@ -50,6 +54,8 @@ from reports.catalog.tables import (
     import_catalog,
     import_rules,
     rules_dataset,
+    standard_delete,
+    standard_save,
 )
 
 __all__ = [
@@ -66,6 +72,7 @@ __all__ = [
     "UncoveredRegion",
     "cached_rule_table",
     "catalog_dataset",
+    "category_errors",
     "category_path_of",
     "category_paths",
     "category_save",
@@ -82,6 +89,11 @@ __all__ = [
     "region_paths",
     "region_tree",
     "reset_rule_table_cache",
+    "rule_conflict_warnings",
+    "rule_delete",
     "rule_department_errors",
+    "rule_save",
     "rules_dataset",
+    "standard_delete",
+    "standard_save",
 ]

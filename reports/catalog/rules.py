@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -127,6 +129,46 @@ def cached_rule_table() -> routing.RuleTable:
 def reset_rule_table_cache() -> None:
     global _table_cache
     _table_cache = None
+
+
+# -------------------------------------------------------------------------- rule writes
+
+
+def rule_save(*, rule: RoutingRule, update_fields: list[str] | None = None) -> RoutingRule:
+    """Save a new or edited routing rule (admin, table import).
+
+    Refuses a validity window that ends before it starts; once committed, this
+    process's cached rule table is dropped (other processes see the new ``updated_at``
+    in the table's signature).
+    """
+    if rule.valid_from and rule.valid_until and rule.valid_until < rule.valid_from:
+        raise ValidationError(_("失效日期不能早于生效日期"))
+    with transaction.atomic():
+        if update_fields is not None and "updated_at" not in update_fields:
+            update_fields = [*update_fields, "updated_at"]
+        rule.save(update_fields=update_fields)
+        transaction.on_commit(reset_rule_table_cache)
+    return rule
+
+
+def rule_delete(*, rule: RoutingRule) -> None:
+    with transaction.atomic():
+        rule.delete()
+        transaction.on_commit(reset_rule_table_cache)
+
+
+def rule_conflict_warnings() -> list[str]:
+    """A Chinese warning if the active rules now conflict (shown after a save or import)."""
+    conflicts = routing.find_conflicts(load_rule_table())
+    if not conflicts:
+        return []
+    return [
+        _(
+            "规则表中有 %(n)d 组冲突（同一区划、类别、优先级但结果不同），"
+            "请在“规则检查”中查看并修正"
+        )
+        % {"n": len(conflicts)}
+    ]
 
 
 @dataclass(frozen=True)

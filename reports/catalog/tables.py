@@ -15,12 +15,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 import tablib
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from grids.models import Department, Region
-from reports import routing
-from reports.catalog.rules import load_rule_table, rule_department_errors
+from reports.catalog.rules import (
+    reset_rule_table_cache,
+    rule_conflict_warnings,
+    rule_department_errors,
+    rule_save,
+)
 from reports.models import (
     Category,
     CategoryKind,
@@ -475,13 +480,12 @@ def import_catalog(file_bytes: bytes, *, fmt: str) -> ImportResult:
             values["parent_id"] = saved[spec.parent_code].pk if spec.type == ROW_MINOR else None
             obj = existing.get(spec.code)
             if obj is None:
-                obj = Category(code=spec.code, **values)
-                obj.save()
+                obj = category_save(category=Category(code=spec.code, **values))
                 result.created += 1
             else:
                 changed = _changed(obj, values)
                 if changed:
-                    obj.save(update_fields=changed)
+                    category_save(category=obj, update_fields=changed)
                     result.updated += 1
                 else:
                     result.unchanged += 1
@@ -491,12 +495,12 @@ def import_catalog(file_bytes: bytes, *, fmt: str) -> ImportResult:
             values["category_id"] = saved[sspec.category_code].pk
             std = existing_standards.get(sspec.code)
             if std is None:
-                FilingStandard(code=sspec.code, **values).save()
+                standard_save(standard=FilingStandard(code=sspec.code, **values))
                 result.created += 1
             else:
                 changed = _changed(std, values)
                 if changed:
-                    std.save(update_fields=changed)
+                    standard_save(standard=std, update_fields=changed)
                     result.updated += 1
                 else:
                     result.unchanged += 1
@@ -532,10 +536,45 @@ def export_catalog(*, fmt: str) -> bytes:
     return write_dataset(catalog_dataset(), fmt)
 
 
-def category_save(category: Category) -> Category:
-    """Save a category edited in the admin (the form has validated it)."""
-    category.save()
+def category_errors(category: Category) -> list[str]:
+    """Why ``category`` cannot be saved as it stands (the admin form shows these too)."""
+    errors: list[str] = []
+    parent = category.parent
+    if parent is not None:
+        if category.pk is not None and parent.pk == category.pk:
+            errors.append(_("类别不能以自己为上级"))
+        elif parent.parent_id is not None:
+            errors.append(_("上级“%(code)s”是小类，小类只能放在大类下") % {"code": parent.code})
+        if category.pk is not None and category.children.exists():
+            errors.append(_("该大类下还有小类，不能改为小类"))
+    return errors
+
+
+def category_save(*, category: Category, update_fields: list[str] | None = None) -> Category:
+    """Save a new or edited category (admin, catalogue import): two levels only."""
+    errors = category_errors(category)
+    if errors:
+        raise ValidationError(errors)
+    category.save(update_fields=update_fields)
     return category
+
+
+def standard_save(
+    *, standard: FilingStandard, update_fields: list[str] | None = None
+) -> FilingStandard:
+    """Save a new or edited filing standard (立案条件); it belongs to a minor category."""
+    if standard.category.parent_id is None:
+        raise ValidationError(
+            _("立案条件只能属于小类，“%(code)s”是大类") % {"code": standard.category.code}
+        )
+    if standard.limit_amount is not None and standard.limit_amount <= 0:
+        raise ValidationError(_("处置时限必须大于 0"))
+    standard.save(update_fields=update_fields)
+    return standard
+
+
+def standard_delete(*, standard: FilingStandard) -> None:
+    standard.delete()
 
 
 # ---------------------------------------------------------------------------- rule import
@@ -727,19 +766,16 @@ def import_rules(file_bytes: bytes, *, fmt: str) -> ImportResult:
             rule = existing[spec.id]
             changed = _changed(rule, spec.values)
             if changed:
-                rule.save(update_fields=[*changed, "updated_at"])
+                rule_save(rule=rule, update_fields=changed)
                 result.updated += 1
             else:
                 result.unchanged += 1
+        # New rules in one statement (a city's table is thousands of rows); the rows
+        # were validated above, as rule_save would, and the cache is dropped below.
         RoutingRule.objects.bulk_create(new)
         result.created = len(new)
-    conflicts = routing.find_conflicts(load_rule_table())
-    if conflicts:
-        result.warnings.append(
-            _("规则表中有 %(n)d 组冲突（同一区划、类别、优先级但结果不同），"
-              "请在“规则检查”中查看并修正")
-            % {"n": len(conflicts)}
-        )
+        transaction.on_commit(reset_rule_table_cache)
+    result.warnings.extend(rule_conflict_warnings())
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -11,7 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from grids.models import Assignment, Building, GeoStamp, Region, Role
+from grids import services
+from grids.models import Assignment, Building, Department, Entrance, GeoStamp, Region, Role
 from tests.conftest import City
 from tests.factories import BuildingFactory, make_region, square
 
@@ -524,3 +526,89 @@ def test_it_lists_regions_in_a_constant_number_of_queries(
     at_2n = _changelist_queries(client)
 
     assert at_2n == at_n
+
+
+# --- saves go through grids.services ---------------------------------------------------
+
+
+def building_form(grid: Region, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "grid": grid.pk, "code": "B-SVC", "number": "7", "name": "7号楼",
+        "lng": "117.175", "lat": "39.105",
+        "entrances-TOTAL_FORMS": "0", "entrances-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_building_admin_saves_entrances_and_deletes_through_the_service(
+    client: Client, city: City, admin_user: User
+) -> None:
+    login(client, admin_user)
+    with mock.patch(
+        "grids.services.entrance_save", wraps=services.entrance_save
+    ) as entrance_spy:
+        created = client.post(reverse("admin:grids_building_add"), building_form(
+            city.grid,
+            **{"entrances-TOTAL_FORMS": "1", "entrances-0-number": "1",
+               "entrances-0-name": "1单元", "entrances-0-lng": "", "entrances-0-lat": ""},
+        ))
+    building = Building.objects.get(code="B-SVC")
+    before = GeoStamp.objects.get(key="grids").version
+    with mock.patch(
+        "grids.services.building_delete", wraps=services.building_delete
+    ) as delete_spy:
+        deleted = client.post(
+            reverse("admin:grids_building_delete", args=[building.pk]), {"post": "yes"}
+        )
+
+    assert created.status_code == 302
+    assert [e.name for e in entrance_spy.call_args.kwargs.values()] == ["1单元"]
+    assert deleted.status_code == 302
+    assert not Building.objects.filter(code="B-SVC").exists()
+    assert not Entrance.objects.filter(name="1单元").exists()
+    assert GeoStamp.objects.get(key="grids").version == before + 1
+    delete_spy.assert_called_once()
+
+
+def test_the_department_admin_saves_through_the_service(
+    client: Client, city: City, admin_user: User
+) -> None:
+    with mock.patch(
+        "grids.services.department_save", wraps=services.department_save
+    ) as spy:
+        response = login(client, admin_user).post(
+            reverse("admin:grids_department_add"),
+            {"code": "WX-LH", "name": "万兴街道绿化队", "region": city.street.pk,
+             "is_active": "on"},
+        )
+
+    assert response.status_code == 302
+    assert Department.objects.get(code="WX-LH").region == city.street
+    spy.assert_called_once()
+
+
+def test_the_assignment_admin_grants_and_revokes_through_the_service(
+    client: Client, city: City, admin_user: User, outsider: User
+) -> None:
+    login(client, admin_user)
+    with mock.patch(
+        "grids.services.assignment_save", wraps=services.assignment_save
+    ) as save_spy:
+        granted = client.post(
+            reverse("admin:grids_assignment_add"),
+            {"user": outsider.pk, "role": Role.GRID_WORKER, "region": city.grid.pk},
+        )
+    assignment = Assignment.objects.get(user=outsider)
+    with mock.patch(
+        "grids.services.assignment_revoke", wraps=services.assignment_revoke
+    ) as revoke_spy:
+        revoked = client.post(
+            reverse("admin:grids_assignment_delete", args=[assignment.pk]), {"post": "yes"}
+        )
+
+    assert (granted.status_code, revoked.status_code) == (302, 302)
+    assert assignment.region == city.grid
+    assert not Assignment.objects.filter(user=outsider).exists()
+    save_spy.assert_called_once()
+    revoke_spy.assert_called_once()

@@ -6,10 +6,12 @@ import io
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from unittest import mock
 
 import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -17,7 +19,8 @@ from PIL import Image
 
 from accounts.models import User
 from grids.models import Department, Role
-from reports.catalog import import_rules
+from reports import catalog as catalog_service
+from reports.catalog import cached_rule_table, import_rules
 from reports.models import (
     Category,
     FilingStandard,
@@ -429,3 +432,67 @@ def test_limits_print_without_an_exponent(
     assert str(stage).endswith("：100" + stage.get_unit_display())
     assert "10 工作日" in listing
     assert "E+" not in listing
+
+
+# --- catalogue and rule saves go through reports.catalog --------------------------------
+
+
+def test_a_rule_saved_in_the_admin_reaches_the_cached_table_and_warns_of_a_conflict(
+    admin_client_: Client, city: City, catalog: Catalog, team: Department
+) -> None:
+    other = DepartmentFactory(code="WX-CJB", name="万兴街道城建科", region=city.street)
+    add_rules(city, f"01,{city.street.code},WX-ZFD,street,auto,0,1,,,")
+    before = cached_rule_table()
+
+    with mock.patch("reports.catalog.rule_save", wraps=catalog_service.rule_save) as spy:
+        response = admin_client_.post(reverse("admin:reports_routingrule_add"), {
+            "category": catalog.cityscape.pk, "region": city.street.pk,
+            "department": other.pk, "level": "street", "mode": "propose", "priority": 0,
+            "is_active": "on",
+        }, follow=True)
+
+    after = cached_rule_table()
+    assert response.status_code == 200
+    assert after is not before
+    assert {r.department_id for r in after.rules} == {team.pk, other.pk}
+    assert "规则表中有 1 组冲突" in response.content.decode()
+    spy.assert_called_once()
+
+
+def test_the_category_page_saves_filing_standards_through_the_service(
+    admin_client_: Client, catalog: Catalog
+) -> None:
+    minor = catalog.roof_tree
+    data = {
+        "code": minor.code, "name": minor.name, "kind": minor.kind,
+        "parent": minor.parent_id, "keywords": "", "sort": "0", "is_active": "on",
+        "standards-TOTAL_FORMS": "1", "standards-INITIAL_FORMS": "0",
+        "standards-0-code": "05-NEW", "standards-0-condition": "新增条件",
+        "standards-0-limit_amount": "3", "standards-0-limit_unit": "working_days",
+        "standards-0-closing_condition": "清除", "standards-0-sort": "0",
+    }
+
+    with mock.patch(
+        "reports.catalog.standard_save", wraps=catalog_service.standard_save
+    ) as standard_spy, mock.patch(
+        "reports.catalog.category_save", wraps=catalog_service.category_save
+    ) as category_spy:
+        response = admin_client_.post(
+            reverse("admin:reports_category_change", args=[minor.pk]), data
+        )
+
+    assert response.status_code == 302
+    assert str(FilingStandard.objects.get(code="05-NEW")) == "新增条件（3工作日）"
+    standard_spy.assert_called_once()
+    category_spy.assert_called_once()
+
+
+def test_the_catalogue_service_refuses_a_standard_on_a_major(catalog: Catalog) -> None:
+    standard = FilingStandard(
+        category=catalog.housing, code="05-X", condition="大类条件",
+        limit_amount=Decimal("1"), limit_unit="working_days", closing_condition="清除",
+    )
+
+    with pytest.raises(ValidationError, match="立案条件只能属于小类"):
+        catalog_service.standard_save(standard=standard)
+    assert not FilingStandard.objects.filter(code="05-X").exists()
