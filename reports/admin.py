@@ -385,6 +385,10 @@ class FilingStandardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_model(self, request: HttpRequest, obj: FilingStandard) -> None:
         catalog_service.standard_delete(standard=obj)
 
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[FilingStandard]) -> None:
+        for standard in queryset:
+            catalog_service.standard_delete(standard=standard)
+
     def formfield_for_foreignkey(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> forms.ModelChoiceField | None:
@@ -503,6 +507,10 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def delete_model(self, request: HttpRequest, obj: RoutingRule) -> None:
         catalog_service.rule_delete(rule=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RoutingRule]) -> None:
+        for rule in queryset:
+            catalog_service.rule_delete(rule=rule)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

@@ -218,8 +218,9 @@ def workday_save(*, day: date, is_working: bool, note: str = "") -> WorkDay:
 
 
 def workdays_delete(*, pks: Iterable[int]) -> int:
-    """Remove days' rows: those days follow Monday–Friday again (a reseed restores an
-    official holiday). Returns how many rows went."""
+    """Remove days' rows: those days follow Monday–Friday again, or the statutory
+    holidays in a year chinese-calendar does not know (a reseed restores an official
+    holiday). Returns how many rows went."""
     with transaction.atomic():
         deleted, _detail = WorkDay.objects.filter(pk__in=list(pks)).delete()
         bump_calendar_revision()

@@ -496,3 +496,21 @@ def test_the_catalogue_service_refuses_a_standard_on_a_major(catalog: Catalog) -
     with pytest.raises(ValidationError, match="立案条件只能属于小类"):
         catalog_service.standard_save(standard=standard)
     assert not FilingStandard.objects.filter(code="05-X").exists()
+
+
+def test_rules_deleted_in_bulk_in_the_admin_go_through_the_service(
+    admin_client_: Client, city: City, catalog: Catalog, team: Department
+) -> None:
+    add_rules(city, f"01,{city.street.code},WX-ZFD,street,auto,0,1,,,")
+    rule = RoutingRule.objects.get()
+    assert len(cached_rule_table().rules) == 1
+
+    with mock.patch("reports.catalog.rule_delete", wraps=catalog_service.rule_delete) as spy:
+        response = admin_client_.post(reverse("admin:reports_routingrule_changelist"), {
+            "action": "delete_selected", "_selected_action": [rule.pk], "post": "yes",
+        })
+
+    assert response.status_code == 302
+    assert not RoutingRule.objects.exists()
+    assert cached_rule_table().rules == ()
+    spy.assert_called_once()
