@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
-from grids.models import Role
+from grids.models import Level, Region, Role
 from grids.selectors import scope_for, subtree_q
 from reports import sla
 from reports.models import (
@@ -161,9 +161,20 @@ def reports_filed_by(user: Any) -> QuerySet[Report]:
     """我的上报: the cases the user filed, newest first (reporter index)."""
     return (
         Report.objects.filter(reporter=user)
-        .select_related("category__parent", "department", "grid")
+        .select_related("category__parent", "department", "grid", "standard")
         .order_by("-created_at", "-pk")
     )
+
+
+def filing_grids(user: Any) -> QuerySet[Region]:
+    """The grids the user files in from the phone: their own grids (网格员) and the grids
+    of their communities (网格长)."""
+    scope = scope_for(user)
+    grids = [r.pk for r in scope.regions_for(Role.GRID_WORKER)]
+    communities = [r.pk for r in scope.regions_for(Role.GRID_HEAD)]
+    return Region.objects.filter(
+        Q(pk__in=grids) | Q(parent_id__in=communities), level=Level.GRID
+    ).order_by("code")
 
 
 def reports_to_verify(user: Any) -> QuerySet[Report]:
@@ -177,7 +188,7 @@ def reports_to_verify(user: Any) -> QuerySet[Report]:
     return (
         Report.objects.filter(Q(grid_id__in=grids) | Q(community_id__in=communities))
         .filter(state=State.HANDLED)
-        .select_related("category__parent", "department", "grid")
+        .select_related("category__parent", "department", "grid", "standard")
         .prefetch_related(_first_photos(PhotoKind.RESULT))
         .order_by("verify_due", "pk")
     )
