@@ -8,6 +8,7 @@ same fields with ``Accept: application/json`` and gets JSON back instead of a re
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -40,6 +41,7 @@ from reports.models import Report
 OFFLINE_ASSETS = (
     "css/base.css",
     "css/phone.css",
+    "js/queue.js",
     "js/file.js",
     "vendor/browser-image-compression-2.0.2/browser-image-compression.js",
     "leaflet/leaflet.css",
@@ -287,9 +289,11 @@ def sighting(request: HttpRequest, pk: int) -> HttpResponse:
 def service_worker(request: HttpRequest) -> HttpResponse:
     """/sw.js at the site root, so it may control /m/ pages; lists the assets to cache."""
     assets = [static(a) for a in OFFLINE_ASSETS]
+    pages = [reverse("reports:file"), reverse("reports:categories_json")]
     ctx = {
-        "assets": assets,
-        "pages": [reverse("reports:file"), reverse("reports:categories_json")],
+        # Our own URLs as JSON, written into a JS file (autoescape off in the template).
+        "assets_json": json.dumps(assets),
+        "pages_json": json.dumps(pages),
         "version": hashlib.sha256("\n".join(assets).encode()).hexdigest()[:12],
     }
     response = render(request, "reports/phone/sw.js", ctx, content_type="text/javascript")

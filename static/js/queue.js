@@ -115,6 +115,16 @@
     document.addEventListener("DOMContentLoaded", flush);
   } else { flush(); }
 
+  // The filing page's success message survives its redirect to 我的上报.
+  var flash = sessionStorage.getItem("jzt-flash");
+  var main = document.getElementById("main");
+  if (flash && main) {
+    sessionStorage.removeItem("jzt-flash");
+    var p = document.createElement("p");
+    p.className = "flash"; p.setAttribute("role", "status"); p.textContent = flash;
+    main.insertBefore(p, main.firstChild);
+  }
+
   var sw = document.querySelector("meta[name=jzt-sw]");
   if (sw && "serviceWorker" in navigator) {
     navigator.serviceWorker.register(sw.content, { scope: "/" })["catch"](function () {});
