@@ -40,7 +40,7 @@ class MultiplePhotoField(forms.FileField):
         return [super(MultiplePhotoField, self).clean(f, initial) for f in files]
 
 
-class CategoryChoiceField(forms.ModelChoiceField[Category]):
+class CategoryChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Category) -> str:
         return f"{obj.parent.name if obj.parent else ''} › {obj.name}"
 
