@@ -306,7 +306,7 @@
     errors.hidden = true;
     if (nearbyBox) { nearbyBox.hidden = true; }
     startDraft();
-    if (marker) { placeMarker(marker.getLatLng().lat, marker.getLatLng().lng, false); }
+    if (marker) { placeMarker(marker.getLatLng().lat, marker.getLatLng().lng, true); }
     box.put(item("draft"));
   }
   form.addEventListener("submit", function (e) {
