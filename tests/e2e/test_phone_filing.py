@@ -103,6 +103,21 @@ def test_it_queues_a_report_filed_offline_and_sends_it_once_back_online(
     assert report.photos.count() == 1 and report.photos.get().width <= 1600
 
 
+def test_it_opens_the_filing_page_from_the_service_worker_cache_offline(
+    phone: Any, live_server: Any, worker: User, catalog: Catalog
+) -> None:
+    _log_in(phone, live_server.url)
+    _open_filing(phone, live_server.url)
+    phone.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    phone.context.set_offline(True)
+    phone.reload()
+    phone.wait_for_selector("#file-form[data-ready='1']")
+    assert phone.get_by_role("heading", level=1).inner_text() == "上报问题"
+    # The scripts came from the cache too: the pinyin search works.
+    phone.fill("#category-search", "bllj")
+    phone.get_by_role("button", name="市容环境 › 暴露垃圾").wait_for()
+
+
 def test_it_makes_one_case_when_the_same_submission_is_sent_twice(
     phone: Any, live_server: Any, worker: User, catalog: Catalog
 ) -> None:
