@@ -91,7 +91,7 @@ class _PlaceForm(forms.Form):
         self.fields["category"].queryset = _minor_categories()  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         has_point = data.get("lng") is not None and data.get("lat") is not None
         if not has_point and data.get("grid") is None and data.get("building") is None:
             raise forms.ValidationError(_("请定位或在地图上选点，或选择网格"), code="no_place")
@@ -119,7 +119,7 @@ class FilingForm(_PlaceForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         standard, category = data.get("standard"), data.get("category")
         if standard is not None and category is not None and standard.category_id != category.pk:
             self.add_error("standard", _("立案条件与所选类别不符"))
@@ -152,7 +152,7 @@ class VerifyForm(forms.Form):
     photos = MultiplePhotoField(label=_("核查照片"), required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("result") == self.FAIL:
             if not (data.get("note") or "").strip():
                 self.add_error("note", _("核查不通过时请说明问题"))
