@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0005_routingrule_updated_at'),
+        ('reports', '0006_report_field_labels'),
     ]
 
     operations = [
