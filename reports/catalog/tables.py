@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from grids.models import Department, Region
+from jinzhitong.cells import unescape_formula
 from reports import routing
 from reports.catalog.rules import load_rule_table, rule_department_errors
 from reports.models import (
@@ -129,7 +130,8 @@ def _cell(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    # Exports prefix formula-like text with an apostrophe (jinzhitong.cells): undo it.
+    return str(unescape_formula(str(value).strip()))
 
 
 def _read_rows(
