@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import tablib
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from grids.models import Department, Region
@@ -745,10 +746,11 @@ def import_rules(file_bytes: bytes, *, fmt: str) -> ImportResult:
     return result
 
 
-def rules_dataset() -> tablib.Dataset:
-    rules = RoutingRule.objects.select_related("category", "region", "department").order_by(
-        "category__code", "region__code", "-priority", "pk"
-    )
+def rules_dataset(rules: QuerySet[RoutingRule] | None = None) -> tablib.Dataset:
+    """The rule table in import format; ``rules`` limits it (e.g. to a user's scope)."""
+    rules = (RoutingRule.objects.all() if rules is None else rules).select_related(
+        "category", "region", "department"
+    ).order_by("category__code", "region__code", "-priority", "pk")
     dataset = tablib.Dataset(headers=list(RULE_COLUMNS), title="rules")
     resource = RoutingRuleResource()
     for rule in rules:
@@ -756,8 +758,8 @@ def rules_dataset() -> tablib.Dataset:
     return dataset
 
 
-def export_rules(*, fmt: str) -> bytes:
-    return write_dataset(rules_dataset(), fmt)
+def export_rules(*, fmt: str, rules: QuerySet[RoutingRule] | None = None) -> bytes:
+    return write_dataset(rules_dataset(rules), fmt)
 
 
 def file_format(filename: str) -> str | None:
