@@ -161,7 +161,13 @@ def can_manage_user(user: Any, target: Any) -> bool:
         return True
     if target is None or target.pk is None or target.is_superuser:
         return False
-    return users_manageable_by(user).filter(pk=target.pk).exists()
+    if not users_manageable_by(user).filter(pk=target.pk).exists():
+        return False
+    # A colleague with admin-site permissions one lacks would lend one those permissions
+    # through their password; only someone holding all of them may change such a user.
+    if target.pk != user.pk and target.is_staff:
+        return set(target.get_all_permissions()) <= set(user.get_all_permissions())
+    return True
 
 
 def region_path(region: Region) -> list[Region]:

@@ -354,3 +354,19 @@ def test_it_ignores_roles_posted_inline_on_ones_own_user_page(
     )
 
     assert list(staff.assignments.values_list("role", flat=True)) == [Role.STREET_STAFF]
+
+
+def test_it_refuses_resetting_the_password_of_a_colleague_with_more_admin_rights(
+    client: Client, city: City, street_staff: User
+) -> None:
+    staff = make_staff(street_staff, "view_user", "change_user")
+    colleague = UserFactory(username="colleague", full_name="同事")
+    assign(colleague, Role.STREET_STAFF, region=city.street)
+    make_staff(colleague, "view_region", "add_region", "change_region")
+
+    response = login(client, staff).post(
+        reverse("admin:auth_user_password_change", args=[colleague.pk]), _password_post()
+    )
+
+    assert response.status_code == 403
+    assert User.objects.get(pk=colleague.pk).check_password("pw-123456")
