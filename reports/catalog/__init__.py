@@ -50,6 +50,7 @@ from reports.catalog.tables import (
     import_catalog,
     import_rules,
     rules_dataset,
+    rules_set_active,
 )
 
 __all__ = [
@@ -84,4 +85,5 @@ __all__ = [
     "reset_rule_table_cache",
     "rule_department_errors",
     "rules_dataset",
+    "rules_set_active",
 ]

@@ -17,6 +17,7 @@ from typing import Any, Final
 import tablib
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import Department, Region
@@ -539,6 +540,12 @@ def category_save(category: Category) -> Category:
     """Save a category edited in the admin (the form has validated it)."""
     category.save()
     return category
+
+
+def rules_set_active(*, rules: QuerySet[RoutingRule], active: bool) -> int:
+    """Enable or disable ``rules`` (already limited to the caller's scope); the number
+    changed. ``updated_at`` is set so every process reloads its rule table."""
+    return rules.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------- rule import

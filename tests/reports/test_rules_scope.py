@@ -188,3 +188,16 @@ def test_the_dry_run_names_no_rule_outside_scope(
     city_link = reverse("admin:reports_routingrule_change", args=[rules["city"].pk])
     assert city_link not in page
     assert f"规则#{rules['city'].pk}" not in page and f">#{rules['city'].pk}<" not in page
+
+
+def test_the_disable_action_touches_only_rules_in_scope(
+    wanxing: Client, rules: dict[str, RoutingRule]
+) -> None:
+    response = wanxing.post(
+        reverse("admin:reports_routingrule_changelist"),
+        {"action": "disable_selected", "_selected_action": [r.pk for r in rules.values()]},
+    )
+
+    assert response.status_code == 302
+    active = dict(RoutingRule.objects.values_list("note", "is_active"))
+    assert active == {"万兴规则": False, "和平规则": True, "全市规则": True}
