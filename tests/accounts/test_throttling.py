@@ -118,3 +118,26 @@ def test_it_ends_sessions_after_twelve_idle_hours(
     assert production.SESSION_COOKIE_AGE == settings.SESSION_COOKIE_AGE == 12 * 3600
     # Every request renews the cookie, so the twelve hours count from the last click.
     assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 12 * 3600
+
+
+def test_it_counts_failures_by_the_client_behind_the_proxy(
+    client: Client, worker: User, street_staff: User, settings: Any
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(10):
+        client.post(
+            LOGIN, {"username": f"guess{n}", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7",
+        )
+
+    colleague = client.post(
+        LOGIN, {"username": "wanxing", "password": "pw-123456"},
+        REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.2",
+    )
+    attacker = Client().post(
+        LOGIN, {"username": "zhangxin", "password": "pw-123456"},
+        REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="5.6.7.8, 203.0.113.7",
+    )
+
+    assert colleague.status_code == 302  # same proxy, another client: not locked
+    assert attacker.status_code == 429  # a forged left-hand entry changes nothing
