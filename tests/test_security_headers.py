@@ -9,7 +9,7 @@ from accounts.models import User
 from tests.conftest import City
 
 
-@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/admin/login/"])
 def test_it_sends_the_policy_to_anonymous_visitors(client: Client, db: None, path: str) -> None:
     policy = client.get(path)["Content-Security-Policy"]
 
