@@ -55,3 +55,19 @@ def test_it_sends_a_content_security_policy_without_inline_script(
     policy = response.all_headers()["content-security-policy"]
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_it_draws_the_workspace_map_without_breaking_the_policy(
+    phone: Any, live_server: Any, worker: User
+) -> None:
+    refused: list[str] = []
+    phone.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
+             else None)
+    phone.goto(f"{live_server.url}/accounts/login/")
+    phone.get_by_label("用户名").fill("zhangxin")
+    phone.get_by_label("密码").fill("pw-123456")
+    phone.get_by_role("button", name="登录").click()
+
+    phone.wait_for_selector("#ws-map[data-ready='1']")
+
+    assert refused == []
