@@ -17,6 +17,7 @@ from grids.models import Department
 from reports import workflow
 from reports.models import Report
 from tests.conftest import City
+from tests.e2e.conftest import axe_violations
 from tests.reports import conftest as reports_fixtures
 from tests.reports.conftest import Catalog, file_report, jpeg
 
@@ -27,7 +28,6 @@ catalog = reports_fixtures.catalog
 street_department = reports_fixtures.street_department
 street_handler = reports_fixtures.street_handler
 
-AXE = Path(__file__).resolve().parents[2] / "static/vendor/axe-core-4.14.1/axe.min.js"
 DOCS_SCREENS = Path(__file__).resolve().parents[2] / "docs/screens"
 HERE = {"longitude": 117.175, "latitude": 39.105}  # inside 第六网格
 
@@ -51,7 +51,9 @@ def _log_in(page: Any, base: str, username: str = "zhangxin") -> None:
 def _open_filing(page: Any, base: str) -> None:
     page.goto(f"{base}/m/file/")
     page.wait_for_selector("#file-form[data-ready='1']")
-    page.wait_for_function("document.getElementById('place-status').textContent.includes('第六网格')")
+    page.wait_for_function(
+        "() => document.getElementById('place-status').textContent.includes('第六网格')"
+    )
 
 
 def _fill(page: Any) -> None:
@@ -71,15 +73,6 @@ def _wait_for(check: Callable[[], bool], seconds: float = 10) -> None:
     raise AssertionError("timed out")
 
 
-def _axe(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        """() => axe.run().then(r => r.violations
-            .filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"""
-    )
-
-
 def test_it_queues_a_report_filed_offline_and_sends_it_once_back_online(
     phone: Any, live_server: Any, worker: User, catalog: Catalog, screenshot: Any
 ) -> None:
@@ -94,7 +87,7 @@ def test_it_queues_a_report_filed_offline_and_sends_it_once_back_online(
     screenshot(phone, "phone-file-queued")
 
     phone.context.set_offline(False)
-    phone.wait_for_function("document.getElementById('queue-status').hidden")
+    phone.wait_for_function("() => document.getElementById('queue-status').hidden")
     _wait_for(lambda: Report.objects.count() == 1)
     # Another flush (the 20 s timer, another tab) finds nothing left to send.
     phone.evaluate("() => JZTOutbox.flush()")
@@ -108,7 +101,7 @@ def test_it_opens_the_filing_page_from_the_service_worker_cache_offline(
 ) -> None:
     _log_in(phone, live_server.url)
     _open_filing(phone, live_server.url)
-    phone.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    phone.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
     phone.context.set_offline(True)
     phone.reload()
     phone.wait_for_selector("#file-form[data-ready='1']")
@@ -133,7 +126,7 @@ def test_it_makes_one_case_when_the_same_submission_is_sent_twice(
     )
     phone.context.set_offline(False)
     _wait_for(lambda: Report.objects.count() == 1)
-    phone.wait_for_function("document.getElementById('queue-status').hidden")
+    phone.wait_for_function("() => document.getElementById('queue-status').hidden")
     # The same item (same key, same photos) sent again, as after a lost answer or from a
     # second tab: the server answers with the case the first one made.
     again = phone.evaluate("() => JZTOutbox.send(window.sent)")
@@ -217,11 +210,11 @@ def test_it_renders_each_phone_page_accessibly_at_390_and_1366(
         if path in ("/m/file/", "/m/self-handled/"):
             page.wait_for_selector("#file-form[data-ready='1']")
             page.wait_for_function(
-                "document.getElementById('place-status').textContent.includes('第六网格')"
+                "() => document.getElementById('place-status').textContent.includes('第六网格')"
             )
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
-        assert _axe(page) == []
+        assert axe_violations(page) == []
         shot = screenshot(page, f"phone-{name}-{label}")
         DOCS_SCREENS.mkdir(parents=True, exist_ok=True)
         (DOCS_SCREENS / shot.name).write_bytes(shot.read_bytes())
