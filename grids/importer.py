@@ -12,6 +12,14 @@ written. Existing codes are updated (name, boundary; a changed parent moves the 
 new codes are created. A null geometry on an existing region keeps its boundary, so a
 names-only file never wipes boundaries imported earlier.
 
+Limits and locking: the file's size, JSON nesting depth and total vertex count are
+bounded (``GRID_IMPORT_MAX_BYTES``, ``MAX_JSON_DEPTH``, ``GRID_IMPORT_MAX_VERTICES``),
+and every geometry is validated and repaired (``geo.normalize_boundary``, itself
+bounded) before the tree lock is taken; a dry run takes no lock at all. Under the lock
+only the cheap checks against the database are run again, and the nesting checks
+(children within parents, grids of a community not overlapping) only if boundaries
+changed meanwhile, so the lock is held for little more than the write itself.
+
 Speed: a whole city (~17,000 nodes) must import in seconds. Saving nodes one by one
 through mptt shifts the nested sets at every insert, so instead the final nested-set
 layout of every affected tree is computed in Python (children ordered by code, as
@@ -23,11 +31,14 @@ columns; it runs only inside ``grids.tree.tree_lock()`` (see ``_write_tree_colum
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from django.conf import settings
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +51,22 @@ CODE_MAX = Region._meta.get_field("code").max_length or 32
 NAME_MAX = Region._meta.get_field("name").max_length or 64
 # SQLite's default limit on bound parameters is 999 on older builds.
 _LOOKUP_CHUNK = 900
+# A whole city with detailed boundaries is tens of MB and ~1-2 million vertices.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_VERTICES = 2_000_000
+# GeoJSON nests 7 deep (collection, features, feature, geometry, polygons, rings,
+# points); anything much deeper is not a region file, and 100,000 nested arrays would
+# exhaust the parser's recursion.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def max_import_bytes() -> int:
+    return int(getattr(settings, "GRID_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def max_import_vertices() -> int:
+    return int(getattr(settings, "GRID_IMPORT_MAX_VERTICES", DEFAULT_MAX_VERTICES))
 
 
 @dataclass(frozen=True)
@@ -97,14 +124,42 @@ class _Errors:
         return [m for _i, m in sorted(self.items, key=lambda item: item[0])]
 
 
+def _json_depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects, brackets inside strings ignored.
+
+    Vectorised so that a 50 MB file costs well under a second and no recursion.
+    """
+    stripped = np.frombuffer(_JSON_STRING.sub(b'""', raw), dtype=np.uint8)
+    brackets = stripped[
+        (stripped == ord("[")) | (stripped == ord("{"))
+        | (stripped == ord("]")) | (stripped == ord("}"))
+    ]
+    if not len(brackets):
+        return 0
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1).astype(np.int32)
+    return int(np.cumsum(steps).max())
+
+
 def parse_geojson_bytes(raw: bytes) -> Any:
-    """Decode an uploaded file; not UTF-8 or not JSON raises ``RegionImportError``."""
+    """Decode an uploaded file; too big, too deep, not UTF-8 or not JSON raises
+    ``RegionImportError``."""
+    limit = max_import_bytes()
+    if len(raw) > limit:
+        raise RegionImportError(
+            [_("文件过大（上限 %(mb)d MB）") % {"mb": limit // (1024 * 1024)}]
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise RegionImportError([_("文件不是 UTF-8 编码的文本")]) from e
+    if _json_depth(raw) > MAX_JSON_DEPTH:
+        raise RegionImportError(
+            [_("文件嵌套层数过多（超过 %(n)d 层），不是区划 GeoJSON 文件") % {"n": MAX_JSON_DEPTH}]
+        )
     try:
         return json.loads(text)
+    except RecursionError as e:  # a last guard; the depth check above refuses first
+        raise RegionImportError([_("文件嵌套层数过多，不是区划 GeoJSON 文件")]) from e
     except json.JSONDecodeError as e:
         raise RegionImportError(
             [_("文件不是有效的 JSON（第 %(line)d 行第 %(col)d 列）：%(msg)s")
@@ -221,15 +276,32 @@ def _load_existing(codes: Iterable[str]) -> dict[str, _Existing]:
     return found
 
 
-def _validate(
-    data: Any, within: QuerySet[Region] | None = None
-) -> tuple[list[_Row], dict[str, _Existing], list[str]]:
-    """Everything that can be wrong with a file, checked before any write."""
+@dataclass
+class _Parsed:
+    """A file checked on its own, without the database (see ``_parse``)."""
+
+    rows: list[_Row]
+    errors: _Errors
+    warnings: list[str]
+    file_levels: dict[str, Any]
+
+
+def _parse(data: Any) -> _Parsed:
+    """Everything that can be wrong with a file on its own; no query, no lock.
+
+    This is where geometries are validated and repaired, the slow part of an import.
+    """
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise RegionImportError([_("文件不是 GeoJSON FeatureCollection")])
     features = data.get("features")
     if not isinstance(features, list):
         raise RegionImportError([_("FeatureCollection 缺少 features 列表")])
+    vertices = sum(geo.count_vertices(f.get("geometry")) for f in features if isinstance(f, dict))
+    if vertices > max_import_vertices():
+        raise RegionImportError(
+            [_("文件共有 %(n)d 个边界顶点，超过上限 %(max)d 个，请分批导入或简化边界")
+             % {"n": vertices, "max": max_import_vertices()}]
+        )
 
     errors = _Errors()
     warnings: list[str] = []
@@ -252,7 +324,19 @@ def _validate(
             _("代码重复（第 %(indexes)s 个要素）") % {"indexes": "、".join(map(str, idx))},
         )
     rows = [r for r in rows if r.code not in duplicated]
+    return _Parsed(rows, errors, warnings, file_levels)
 
+
+def _check(
+    parsed: _Parsed, within: QuerySet[Region] | None, *, nesting: bool = True
+) -> tuple[list[_Row], dict[str, _Existing], list[str]]:
+    """Check a parsed file against the database; raise listing every problem.
+
+    ``nesting=False`` skips the geometric checks (callers that already ran them against
+    the same boundaries).
+    """
+    rows, file_levels = parsed.rows, parsed.file_levels
+    errors = _Errors(list(parsed.errors.items))
     existing = _load_existing(
         [r.code for r in rows] + [r.parent_code for r in rows if r.parent_code]
     )
@@ -287,7 +371,7 @@ def _validate(
         _check_scope(rows, existing, within, errors)
     if errors.items:
         raise RegionImportError(errors.messages())
-    return rows, existing, warnings
+    return rows, existing, parsed.warnings
 
 
 def _check_scope(
@@ -320,35 +404,48 @@ def import_regions(
     ``within`` limits a non-global user: every existing region the file updates or
     hangs nodes under must be in it, and no new city may be created.
     """
+    parsed = _parse(data)
+    rows, existing, warnings = _check(parsed, within)
+    if dry_run:
+        return _plan(rows, existing, warnings)[0]
+    stamp = geo.current_version()
     with tree_lock():
-        rows, existing, warnings = _validate(data, within)
-        new_rows: list[_Row] = []
-        changed: list[tuple[_Row, _Existing, bool]] = []  # (row, old, moved)
-        unchanged = 0
-        for r in rows:
-            old = existing.get(r.code)
-            if old is None:
-                new_rows.append(r)
-                continue
-            parent = existing.get(r.parent_code) if r.parent_code else None
-            moved = r.parent_code is not None and (parent is None or parent.id != old.parent_id)
-            if (
-                moved
-                or r.name != old.name
-                or (r.boundary is not None and r.boundary != old.boundary)
-            ):
-                changed.append((r, old, moved))
-            else:
-                unchanged += 1
-        result = ImportResult(
-            created=len(new_rows), updated=len(changed), unchanged=unchanged, warnings=warnings
+        # Codes, levels and scope are re-read under the lock (cheap); the geometric
+        # checks run again only if some boundary changed since they ran above.
+        rows, existing, warnings = _check(
+            parsed, within, nesting=geo.current_version() != stamp
         )
-        if dry_run or not (new_rows or changed):
+        result, new_rows, changed = _plan(rows, existing, warnings)
+        if not (new_rows or changed):
             return result
         with Region.objects.disable_mptt_updates():
             _write(new_rows, changed, existing)
         bump_geo_stamp()
     return result
+
+
+def _plan(
+    rows: list[_Row], existing: dict[str, _Existing], warnings: list[str]
+) -> tuple[ImportResult, list[_Row], list[tuple[_Row, _Existing, bool]]]:
+    """What a write would do: the counts, the new rows and the changed ones."""
+    new_rows: list[_Row] = []
+    changed: list[tuple[_Row, _Existing, bool]] = []  # (row, old, moved)
+    unchanged = 0
+    for r in rows:
+        old = existing.get(r.code)
+        if old is None:
+            new_rows.append(r)
+            continue
+        parent = existing.get(r.parent_code) if r.parent_code else None
+        moved = r.parent_code is not None and (parent is None or parent.id != old.parent_id)
+        if moved or r.name != old.name or (r.boundary is not None and r.boundary != old.boundary):
+            changed.append((r, old, moved))
+        else:
+            unchanged += 1
+    result = ImportResult(
+        created=len(new_rows), updated=len(changed), unchanged=unchanged, warnings=warnings
+    )
+    return result, new_rows, changed
 
 
 def _write(

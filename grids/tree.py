@@ -4,6 +4,9 @@ django-mptt keeps nested-set columns (tree_id, lft, rght, depth) that two concur
 writers can corrupt. Writes are serialised: on PostgreSQL by a transaction-scoped
 advisory lock, on SQLite by its database-wide write lock (transactions start
 IMMEDIATE, see settings). See docs/decisions/0001-tree-library.md.
+
+Boundaries are validated and repaired (``geo.normalize_boundary``, the slow part)
+before the lock is taken.
 """
 
 from __future__ import annotations
@@ -41,12 +44,21 @@ def bump_geo_stamp(key: str = "grids") -> None:
         GeoStamp.objects.get_or_create(key=key, defaults={"version": 1})
 
 
-def _apply_boundary(region: Region, boundary: dict[str, Any] | None) -> list[str]:
+def _normalize(boundary: dict[str, Any] | None) -> geo.NormalizedBoundary | None:
+    """Validate and repair outside the lock; ``ValidationError`` for a bad boundary."""
     if boundary is None:
+        return None
+    try:
+        return geo.normalize_boundary(boundary)
+    except geo.BoundaryError as e:
+        raise ValidationError(str(e), code="boundary") from e
+
+
+def _apply_boundary(region: Region, normalized: geo.NormalizedBoundary | None) -> list[str]:
+    if normalized is None:
         region.boundary = None
         region.centroid_lng = region.centroid_lat = None
         return []
-    normalized = geo.normalize_boundary(boundary)
     region.boundary = normalized.geometry
     region.centroid_lng, region.centroid_lat = normalized.centroid
     return normalized.warnings
@@ -60,6 +72,7 @@ def region_create(
     boundary: dict[str, Any] | None = None,
 ) -> Region:
     """Add a node; its level is one below its parent's (a city when there is none)."""
+    normalized = _normalize(boundary)
     with tree_lock():
         if parent is not None:
             parent = Region.objects.get(pk=parent.pk)  # fresh lft/rght under the lock
@@ -68,7 +81,7 @@ def region_create(
         region = Region(
             code=code, name=name, parent=parent, level=0 if parent is None else parent.level + 1
         )
-        _apply_boundary(region, boundary)
+        _apply_boundary(region, normalized)
         region.full_clean()
         region.save()
         if boundary is not None:
@@ -85,6 +98,7 @@ def region_update(
     clear_boundary: bool = False,
 ) -> Region:
     """Change a node's own fields; tree columns are untouched."""
+    normalized = None if clear_boundary else _normalize(boundary)
     with tree_lock():
         region = Region.objects.select_for_update().get(pk=region.pk)
         fields = ["updated_at"]
@@ -95,7 +109,7 @@ def region_update(
             region.code = code
             fields.append("code")
         if boundary is not None or clear_boundary:
-            _apply_boundary(region, None if clear_boundary else boundary)
+            _apply_boundary(region, normalized)
             fields += ["boundary", "centroid_lng", "centroid_lat"]
         region.full_clean(exclude=["parent"])
         region.save(update_fields=fields)

@@ -127,6 +127,12 @@ NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
 # Spreadsheet exports never carry live formulas (CSV injection).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 REPORT_PHOTO_MAX_BYTES = envint("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Limits on boundaries and region imports (docs/architecture.md, "Limits on input").
+GRID_BOUNDARY_MAX_VERTICES = envint("GRID_BOUNDARY_MAX_VERTICES", 5_000)
+# Self-crossings beyond this are refused rather than repaired (repair time grows with them).
+GRID_BOUNDARY_MAX_CROSSINGS = envint("GRID_BOUNDARY_MAX_CROSSINGS", 200)
+GRID_IMPORT_MAX_BYTES = envint("GRID_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+GRID_IMPORT_MAX_VERTICES = envint("GRID_IMPORT_MAX_VERTICES", 2_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
