@@ -53,6 +53,9 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
 # itself a handful of times.
 DEFAULT_MAX_VERTICES = 5_000
 DEFAULT_MAX_CROSSINGS = 200
+# A child may stick out of its parent, and grids of a community may overlap, by this
+# fraction of the (smaller) area: outlines digitised separately never match exactly.
+DEFAULT_NESTING_TOLERANCE = 0.01
 # Self-crossings are counted in batches of this many segments, so that counting stops
 # soon after the limit is passed even for a ring with millions of crossings.
 _CROSSING_BATCH = 64
@@ -66,6 +69,10 @@ def max_vertices() -> int:
 
 def max_crossings() -> int:
     return int(getattr(settings, "GRID_BOUNDARY_MAX_CROSSINGS", DEFAULT_MAX_CROSSINGS))
+
+
+def nesting_tolerance() -> float:
+    return float(getattr(settings, "GRID_BOUNDARY_TOLERANCE", DEFAULT_NESTING_TOLERANCE))
 
 
 def count_vertices(raw: Any) -> int:
@@ -318,3 +325,77 @@ def reset_index() -> None:
     global _index
     _index = None
 
+
+# -- nesting ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A boundary and where it sits, for the nesting checks (no database)."""
+
+    code: str
+    level: int
+    geometry: shapely.Geometry
+
+
+def to_shape(boundary: dict[str, Any] | None) -> shapely.Geometry | None:
+    """A stored (already normalised) boundary as a prepared shapely geometry."""
+    if not boundary:
+        return None
+    geom = shape(boundary)
+    shapely.prepare(geom)
+    return geom
+
+
+def sticks_out(child: shapely.Geometry, parent: shapely.Geometry, tolerance: float) -> bool:
+    """More than ``tolerance`` of the child's area lies outside the parent."""
+    if parent.covers(child):
+        return False
+    return bool(shapely.difference(child, parent).area > tolerance * child.area)
+
+
+def overlap_too_much(a: shapely.Geometry, b: shapely.Geometry, tolerance: float) -> bool:
+    """The two share more than ``tolerance`` of the smaller one's area."""
+    if not a.intersects(b) or a.touches(b):
+        return False
+    return bool(shapely.intersection(a, b).area > tolerance * min(a.area, b.area))
+
+
+def nesting_problems(
+    checked: Placed,
+    *,
+    parent: Placed | None,
+    children: list[Placed],
+    siblings: list[Placed],
+    tolerance: float,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Where ``checked`` breaks the rule "children lie within parents, grids don't overlap".
+
+    Returns ``(outside, overlaps)``: (child code, parent code) pairs where the child
+    sticks out, and (checked code, sibling code) pairs of grids that overlap. Only grids
+    are checked for overlap: upper-level outlines are drawn coarsely and may overlap.
+    """
+    outside: list[tuple[str, str]] = []
+    if parent is not None and sticks_out(checked.geometry, parent.geometry, tolerance):
+        outside.append((checked.code, parent.code))
+    for child in sorted(children, key=lambda p: p.code):
+        if sticks_out(child.geometry, checked.geometry, tolerance):
+            outside.append((child.code, checked.code))
+    overlaps: list[tuple[str, str]] = []
+    if checked.level == Level.GRID:
+        for other in sorted(siblings, key=lambda p: p.code):
+            if other.code != checked.code and overlap_too_much(
+                checked.geometry, other.geometry, tolerance
+            ):
+                overlaps.append((checked.code, other.code))
+    return outside, overlaps
+
+
+def outside_message(*, level: int, child: str, parent: str) -> str:
+    return _("%(level)s %(child)s 超出上级 %(parent)s 的范围") % {
+        "level": Level(level).label, "child": child, "parent": parent,
+    }
+
+
+def overlap_message(a: str, b: str) -> str:
+    return _("网格 %(a)s 与 %(b)s 重叠") % {"a": a, "b": b}

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import shapely
 from django.conf import settings
 from django.db.models import Max, QuerySet
 from django.utils import timezone
@@ -369,9 +370,102 @@ def _check(
             )
     if within is not None:
         _check_scope(rows, existing, within, errors)
+    # Nesting needs a sound tree: only checked once everything else is right.
+    if nesting and not errors.items:
+        _check_nesting(rows, existing, errors)
     if errors.items:
         raise RegionImportError(errors.messages())
     return rows, existing, parsed.warnings
+
+
+def _check_nesting(rows: list[_Row], existing: dict[str, _Existing], errors: _Errors) -> None:
+    """Children lie within their parents; grids of one community do not overlap.
+
+    Checked for every node whose boundary the file changes or that moves, against its
+    final parent, its children (from the file and the database) and, for grids, its
+    final siblings. A parent without a boundary constrains nothing.
+    """
+    tolerance = geo.nesting_tolerance()
+    by_code = {r.code: r for r in rows}
+    checked: list[_Row] = []
+    for r in rows:
+        old = existing.get(r.code)
+        moved = old is not None and r.parent_code is not None and (
+            r.parent_code not in existing or existing[r.parent_code].id != old.parent_id
+        )
+        changed = r.boundary is not None and (old is None or r.boundary != old.boundary)
+        if changed or moved:
+            checked.append(r)
+    if not checked:
+        return
+
+    # Boundaries of the final tree: the file's, else the database's.
+    level_of: dict[str, int] = {code: old.level for code, old in existing.items()}
+    boundary_of: dict[str, Any] = {code: old.boundary for code, old in existing.items()}
+    parent_of: dict[str, str | None] = {}
+    for r in rows:
+        level_of[r.code] = r.level
+        parent_of[r.code] = r.parent_code
+        if r.boundary is not None:
+            boundary_of[r.code] = r.boundary
+    # Database nodes under the checked nodes and beside the checked grids.
+    parents = {r.code for r in checked} | {
+        r.parent_code for r in checked if r.level == Level.GRID and r.parent_code
+    }
+    parent_ids = sorted(existing[c].id for c in parents if c in existing)
+    for start in range(0, len(parent_ids), _LOOKUP_CHUNK):
+        chunk = parent_ids[start : start + _LOOKUP_CHUNK]
+        for code, level, boundary, parent_code in Region.objects.filter(
+            parent_id__in=chunk, boundary__isnull=False
+        ).values_list("code", "level", "boundary", "parent__code"):
+            if code in by_code:  # the file says where it goes and what it looks like
+                continue
+            level_of[code], boundary_of[code], parent_of[code] = level, boundary, parent_code
+
+    shapes: dict[str, shapely.Geometry | None] = {}
+
+    def placed(code: str | None) -> geo.Placed | None:
+        if code is None:
+            return None
+        if code not in shapes:
+            shapes[code] = geo.to_shape(boundary_of.get(code))
+        geometry = shapes[code]
+        return None if geometry is None else geo.Placed(code, level_of[code], geometry)
+
+    children_of: dict[str, list[str]] = defaultdict(list)
+    for code, parent_code in parent_of.items():
+        if parent_code is not None:
+            children_of[parent_code].append(code)
+    checked_codes = {r.code for r in checked}
+    reported_overlaps: set[frozenset[str]] = set()
+    for r in checked:
+        me = placed(r.code)
+        if me is None:
+            continue
+        # A child that is itself checked is compared with this node from its own side.
+        children = [
+            p for c in children_of.get(r.code, []) if c not in checked_codes
+            if (p := placed(c)) is not None
+        ]
+        siblings = [
+            p for c in (children_of.get(r.parent_code, []) if r.parent_code else [])
+            if c != r.code
+            if level_of.get(c) == Level.GRID and (p := placed(c)) is not None
+        ]
+        outside, overlaps = geo.nesting_problems(
+            me, parent=placed(r.parent_code), children=children, siblings=siblings,
+            tolerance=tolerance,
+        )
+        for child, parent in outside:
+            errors.add(
+                r.index, r.code,
+                geo.outside_message(level=level_of[child], child=child, parent=parent),
+            )
+        for a, b in overlaps:
+            if frozenset((a, b)) in reported_overlaps:
+                continue
+            reported_overlaps.add(frozenset((a, b)))
+            errors.add(r.index, r.code, geo.overlap_message(a, b))
 
 
 def _check_scope(

@@ -133,6 +133,9 @@ GRID_BOUNDARY_MAX_VERTICES = envint("GRID_BOUNDARY_MAX_VERTICES", 5_000)
 GRID_BOUNDARY_MAX_CROSSINGS = envint("GRID_BOUNDARY_MAX_CROSSINGS", 200)
 GRID_IMPORT_MAX_BYTES = envint("GRID_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 GRID_IMPORT_MAX_VERTICES = envint("GRID_IMPORT_MAX_VERTICES", 2_000_000)
+# How far (fraction of the smaller area) a child may stick out of its parent, and grids
+# of one community may overlap: separately digitised outlines never match exactly.
+GRID_BOUNDARY_TOLERANCE = envfloat("GRID_BOUNDARY_TOLERANCE", 0.01)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
