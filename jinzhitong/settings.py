@@ -127,6 +127,10 @@ NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
 # Spreadsheet exports never carry live formulas (CSV injection).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 REPORT_PHOTO_MAX_BYTES = envint("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Memory a photo may take once decoded (rows × bytes a pixel), and its longest side over
+# its shortest; checked from the header, before decoding (reports/photos.py).
+REPORT_PHOTO_MAX_DECODED_BYTES = envint("REPORT_PHOTO_MAX_DECODED_BYTES", 192 * 1024 * 1024)
+REPORT_PHOTO_MAX_ASPECT_RATIO = envint("REPORT_PHOTO_MAX_ASPECT_RATIO", 50)
 # Limits on boundaries and region imports (docs/architecture.md, "Limits on input").
 GRID_BOUNDARY_MAX_VERTICES = envint("GRID_BOUNDARY_MAX_VERTICES", 5_000)
 # Self-crossings beyond this are refused rather than repaired (repair time grows with them).
