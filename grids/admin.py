@@ -225,6 +225,26 @@ class RegionAdminForm(forms.ModelForm):
             )
         return parent
 
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or self.cleaned_data
+        boundary = data.get("boundary")
+        if self.errors or boundary is None:
+            return data
+        if not ({"boundary", "parent"} & set(self.changed_data)) and self.instance.pk:
+            return data
+        parent = data.get("parent")
+        region = self.instance if self.instance.pk else None
+        level = self.instance.level if region else (0 if parent is None else parent.level + 1)
+        # Shown next to the map; tree.region_* check again under the lock.
+        try:
+            tree.region_check_nesting(
+                region=region, code=data.get("code") or self.instance.code, level=level,
+                parent=parent, boundary=boundary,
+            )
+        except ValidationError as e:
+            self.add_error("boundary", e)
+        return data
+
 
 @admin.display(description=gettext_lazy("层级"), ordering="level")
 def _level(region: Region) -> str:

@@ -137,6 +137,19 @@ NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
 # escaping drops the "=" and so alters the value; it stays off.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 REPORT_PHOTO_MAX_BYTES = envint("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Memory a photo may take once decoded (rows × bytes a pixel), and its longest side over
+# its shortest; checked from the header, before decoding (reports/photos.py).
+REPORT_PHOTO_MAX_DECODED_BYTES = envint("REPORT_PHOTO_MAX_DECODED_BYTES", 192 * 1024 * 1024)
+REPORT_PHOTO_MAX_ASPECT_RATIO = envint("REPORT_PHOTO_MAX_ASPECT_RATIO", 50)
+# Limits on boundaries and region imports (docs/architecture.md, "Limits on input").
+GRID_BOUNDARY_MAX_VERTICES = envint("GRID_BOUNDARY_MAX_VERTICES", 5_000)
+# Self-crossings beyond this are refused rather than repaired (repair time grows with them).
+GRID_BOUNDARY_MAX_CROSSINGS = envint("GRID_BOUNDARY_MAX_CROSSINGS", 200)
+GRID_IMPORT_MAX_BYTES = envint("GRID_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+GRID_IMPORT_MAX_VERTICES = envint("GRID_IMPORT_MAX_VERTICES", 2_000_000)
+# How far (fraction of the smaller area) a child may stick out of its parent, and grids
+# of one community may overlap: separately digitised outlines never match exactly.
+GRID_BOUNDARY_TOLERANCE = envfloat("GRID_BOUNDARY_TOLERANCE", 0.01)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
