@@ -12,23 +12,16 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from grids.admin import AssignmentInline, assignments_visible_to
+from grids.admin import AssignmentInline
+from grids.selectors import users_visible_to
 
 # Fields that would let scoped staff widen their own (or anyone's) powers.
 PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
-
-
-def users_visible_to(user: Any) -> QuerySet[User]:
-    """Everyone for a superuser; otherwise oneself and the users assigned inside one's scope."""
-    if user.is_superuser:
-        return User.objects.all()
-    in_scope = assignments_visible_to(user).values("user_id")
-    return User.objects.filter(Q(pk=user.pk) | (Q(pk__in=in_scope) & Q(is_superuser=False)))
 
 
 class AccountCreationForm(AdminUserCreationForm):

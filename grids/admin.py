@@ -29,6 +29,8 @@ from mptt.admin import MPTTModelAdmin
 from shapely.geometry import mapping, shape
 
 from grids import geo, tree
+from grids.admin_views import region_import_view
+from grids.importer import dumps_feature_collection, export_regions
 from grids.models import (
     ROLE_REGION_LEVEL,
     Assignment,
@@ -41,9 +43,11 @@ from grids.models import (
     Role,
 )
 from grids.selectors import (
+    assignments_visible_to,
     buildings_visible_to,
     departments_visible_to,
     regions_visible_to,
+    users_visible_to,
 )
 from grids.widgets import BoundaryMapWidget
 
@@ -58,15 +62,6 @@ CONTEXT_SIMPLIFY_DEG = 0.0001
 
 def _is_global(request: HttpRequest) -> bool:
     return bool(request.user.is_superuser)
-
-
-def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
-    """Assignments at a region or department the user can see."""
-    if user.is_superuser:
-        return Assignment.objects.all()
-    return Assignment.objects.filter(
-        Q(region__in=regions_visible_to(user)) | Q(department__in=departments_visible_to(user))
-    )
 
 
 class ScopedForeignKeysMixin:
@@ -375,8 +370,6 @@ class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
         return extra + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        from grids.admin_views import region_import_view
-
         return region_import_view(request, self)
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
@@ -393,8 +386,6 @@ class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
         return self._geojson_download(list(queryset))
 
     def _geojson_download(self, regions: list[Region] | None) -> HttpResponse:
-        from grids.importer import dumps_feature_collection, export_regions
-
         if regions is None:
             collection = export_regions()
         else:
@@ -577,8 +568,6 @@ class AssignmentAdmin(ScopedForeignKeysMixin, admin.ModelAdmin):
         self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> forms.ModelChoiceField | None:
         if db_field.name == "user" and "queryset" not in kwargs:
-            from accounts.admin import users_visible_to
-
             kwargs["queryset"] = users_visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

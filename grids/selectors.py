@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from accounts.models import User
 from grids.models import Assignment, Building, Department, Region, Role
 
 
@@ -128,3 +129,21 @@ def buildings_visible_to(user: Any) -> QuerySet[Building]:
 def region_path(region: Region) -> list[Region]:
     """Ancestors from the city down to and including ``region`` (one query)."""
     return list(region.get_ancestors(include_self=True))
+
+
+def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
+    """Assignments at a region or department the user can see."""
+    if user.is_superuser:
+        return Assignment.objects.all()
+    return Assignment.objects.filter(
+        Q(region__in=regions_visible_to(user)) | Q(department__in=departments_visible_to(user))
+    )
+
+
+def users_visible_to(user: Any) -> QuerySet[User]:
+    """Everyone for a superuser; otherwise oneself and the users assigned inside one's scope
+    (never a superuser)."""
+    if user.is_superuser:
+        return User.objects.all()
+    in_scope = assignments_visible_to(user).values("user_id")
+    return User.objects.filter(Q(pk=user.pk) | (Q(pk__in=in_scope) & Q(is_superuser=False)))

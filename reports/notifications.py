@@ -24,7 +24,7 @@ def responsible_region_id(report: Report) -> int:
     return report.street_id
 
 
-def notify_center(*, report_id: int, kind: str, message: str) -> Notification | None:
+def notify(*, report_id: int, kind: str, message: str) -> Notification | None:
     report = Report.objects.filter(pk=report_id).first()
     if report is None:
         return None

@@ -20,6 +20,7 @@ from grids.selectors import scope_for, subtree_q
 from reports import sla
 from reports.models import Report, Stage, StageLimit
 from reports.sla import LimitUnit, SlaState, WorkCalendar
+from reports.workflow import allowed_actions, handle_limit, running_due, running_stage
 
 
 def reports_visible_to(user: Any) -> QuerySet[Report]:
@@ -75,8 +76,6 @@ def get_report_for_user(user: Any, pk: int | str) -> Report:
 def actions_for(user: Any, report: Report) -> frozenset[str]:
     """The workflow actions ``user`` may take on ``report`` now (for buttons; the
     workflow checks again under the row lock)."""
-    from reports.workflow import allowed_actions
-
     return allowed_actions(user, report)
 
 
@@ -120,8 +119,6 @@ def report_clock(
 
     Yellow when less than ``sla.WARNING_RATIO`` of the stage's limit is left, red once
     past due; None when no clock runs (closed, verified, suspended)."""
-    from reports.workflow import handle_limit, running_due, running_stage
-
     stage, due = running_stage(report), running_due(report)
     if stage is None or due is None:
         return None

@@ -12,15 +12,13 @@
   rule, set its ``active`` to 0.
 - ``load_rule_table`` builds the ``reports.routing.RuleTable`` from the database (one
   query); ``region_paths`` / ``category_paths`` give the root → node id paths that
-  ``route`` and ``uncovered_pairs`` take; ``check_rules`` and ``dry_run`` back the admin's
-  规则检查 and 试分拨 pages and the ``check_rules`` command.
+  ``route`` and ``uncovered_pairs`` take; ``check_rules`` backs the admin's
+  规则检查 page and the ``check_rules`` command; the 试分拨 page uses
+  ``reports.dispatching.dry_run``, next to the routing it explains.
 """
 
 from reports.catalog.rules import (
-    DEPARTMENT_LEVELS,
     ConflictLine,
-    ConsideredRule,
-    DryRun,
     RegionTree,
     RuleCheck,
     UncoveredRegion,
@@ -28,7 +26,6 @@ from reports.catalog.rules import (
     category_path_of,
     category_paths,
     check_rules,
-    dry_run,
     load_rule_table,
     names_for,
     region_path_of,
@@ -51,13 +48,12 @@ from reports.catalog.tables import (
     import_rules,
     rules_dataset,
 )
+from reports.fit import DEPARTMENT_LEVELS
 
 __all__ = [
     "DEPARTMENT_LEVELS",
     "CatalogImportError",
     "ConflictLine",
-    "ConsideredRule",
-    "DryRun",
     "ImportResult",
     "RegionTree",
     "RuleCheck",
@@ -70,7 +66,6 @@ __all__ = [
     "category_paths",
     "category_save",
     "check_rules",
-    "dry_run",
     "export_catalog",
     "export_rules",
     "file_format",

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import User
 from grids.models import Department
-from reports import services, workflow
+from reports import dispatching, workflow
 from reports.models import EventKind, Report, RoutingRule, State
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report
@@ -109,8 +109,8 @@ def test_it_routes_each_version_once_however_often_the_task_runs(
         mode="propose",
     )
     report = _file_and_route(worker, city, catalog.garbage, django_capture_on_commit_callbacks)
-    assert services.report_route(report.pk) is None
-    assert services.report_route(report.pk) is None
+    assert dispatching.report_route(report.pk) is None
+    assert dispatching.report_route(report.pk) is None
     assert report.events.filter(kind=EventKind.ROUTED).count() == 1
 
 
@@ -171,7 +171,7 @@ def test_it_does_not_reroute_a_case_a_center_already_dispatched_by_hand(
         level="street",
         mode="auto",
     )
-    services.report_route(report.pk)
+    dispatching.report_route(report.pk)
     report.refresh_from_db()
     assert report.events.filter(kind=EventKind.DISPATCHED).count() == 1
     assert report.events.last().kind == EventKind.ROUTE_NONE

@@ -11,8 +11,8 @@ from django.utils import timezone
 from accounts.models import User
 from grids.models import Department
 from reports import workflow
+from reports.errors import WorkflowError
 from reports.models import EventKind, Report, RequestStatus, State
-from reports.workflow import WorkflowError
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report, jpeg
 
