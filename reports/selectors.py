@@ -117,8 +117,8 @@ def report_clock(
 ) -> Clock | None:
     """Time left on the running stage (no queries: pass the calendar and stage limits).
 
-    Yellow when less than ``sla.WARNING_RATIO`` of the stage's limit is left, red once
-    past due; None when no clock runs (closed, verified, suspended)."""
+    The colour comes from ``sla.sla_state`` alone (docs/time-limits.md); None when no
+    clock runs (closed, verified, suspended)."""
     stage, due = running_stage(report), running_due(report)
     if stage is None or due is None:
         return None
@@ -127,14 +127,10 @@ def report_clock(
     else:
         amount, unit = limits.get(stage, (Decimal("0.25"), LimitUnit.WORKING_HOURS))
     left = sla.time_left(now, due, unit, calendar=calendar)
-    if now > due:
-        light = SlaState.OVERDUE
+    if stage == Stage.HANDLE and report.handle_started is not None:
+        # Extensions move the deadline: the whole span since handling began counts.
+        light = sla.sla_state(now, due, report.handle_started, unit, calendar=calendar)
     else:
-        if unit == LimitUnit.WORKING_DAYS:
-            total = calendar.day_length * int(amount)
-        elif unit == LimitUnit.CALENDAR_DAYS:
-            total = timedelta(days=int(amount))
-        else:
-            total = timedelta(hours=float(amount))
-        light = SlaState.WARNING if left < total * float(sla.WARNING_RATIO) else SlaState.OK
+        span = sla.limit_span(amount, unit, calendar=calendar)
+        light = sla.sla_state(now, due, None, unit, calendar=calendar, total=span)
     return Clock(due=due, left=left, state=light, stage=stage)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from reports import effects
 from reports.dispatching import report_route
+from reports.errors import WorkflowError
 from reports.models import OPEN_STATES, Report, State
 from reports.photos import photo_make_thumbnail
 from reports.workflow import report_mark_overdue, report_resume
@@ -65,10 +66,16 @@ def sweep_overdue(limit: int = 1000) -> int:
     resume suspensions whose date has passed."""
     now = timezone.now()
     for report in Report.objects.filter(suspended=True, suspended_until__lte=now)[:limit]:
-        report_resume(report, actor=None)
+        try:
+            report_resume(report, actor=None)
+        except WorkflowError:
+            pass  # resumed or moved on since the query read it (safe to run twice)
     flagged = 0
     for report in Report.objects.filter(
         overdue_candidates(now), state__in=list(OPEN_STATES), is_overdue=False
     )[:limit]:
-        flagged += report_mark_overdue(report, actor=None)
+        try:
+            flagged += report_mark_overdue(report, actor=None)
+        except WorkflowError:
+            pass  # closed since the query read it
     return flagged

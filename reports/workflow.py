@@ -131,6 +131,10 @@ def _suspension_unused(report: Report) -> str | None:
     return _("每件案件只能挂账一次") if report.suspension_used else None
 
 
+def _is_suspended(report: Report) -> str | None:
+    return None if report.suspended else _("案件未挂账，无需恢复计时")
+
+
 @dataclass(frozen=True)
 class Transition:
     """Which states an action starts from, who may take it, and what else the case needs.
@@ -180,18 +184,23 @@ TRANSITIONS: dict[str, Transition] = {
     "close": Transition(frozenset({State.VERIFIED}), is_closer, _("结案")),
     "urge": Transition(frozenset(OPEN_STATES), is_urger, _("督办")),
     # System transitions: the periodic sweep resumes suspensions and flags overdue cases.
-    "resume": Transition(_AT_DEPARTMENT, nobody, _("恢复计时"), system=True),
+    "resume": Transition(
+        _AT_DEPARTMENT, nobody, _("恢复计时"), system=True, guard=_is_suspended
+    ),
     "mark_overdue": Transition(frozenset(OPEN_STATES), nobody, _("标记超期"), system=True),
 }
 
 
 def allowed_actions(user: Any, report: Report) -> frozenset[str]:
-    """The actions this user may take on the case in its current state."""
-    scope = scope_for(user)
+    """The actions this user may take on the case in its current state; ``user=None``
+    is the system (routing, the periodic sweeps)."""
+    scope = None if user is None else scope_for(user)
     return frozenset(
         name
         for name, t in TRANSITIONS.items()
-        if report.state in t.sources and t.who(scope, report) and t.guard(report) is None
+        if report.state in t.sources
+        and (t.system if scope is None else t.who(scope, report))
+        and t.guard(report) is None
     )
 
 
@@ -746,11 +755,7 @@ def report_decide_request(
 def report_resume(report: Report, *, actor: User | None = None) -> Report:
     """End a suspension (the periodic task calls this when its date has passed)."""
     with _locked(report) as r:
-        if actor is None and not r.suspended:
-            return r  # the sweep may run twice
         _check("resume", actor, r)
-        if not r.suspended:
-            return r
         now = timezone.now()
         fields = _end_suspension(r, now)
         _save(r, *fields)
@@ -797,8 +802,6 @@ def running_due(report: Report) -> datetime | None:
 def report_mark_overdue(report: Report, *, actor: User | None = None) -> bool:
     """Flag a case whose running stage is past due and notify the responsible center."""
     with _locked(report) as r:
-        if actor is None and r.state not in OPEN_STATES:
-            return False  # closed since the sweep read it
         _check("mark_overdue", actor, r)
         due = running_due(r)
         now = timezone.now()
