@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from grids.models import Role
 from grids.selectors import scope_for, subtree_q
 from reports import sla
-from reports.models import Report, Stage, StageLimit
+from reports.models import Notification, Report, Stage, StageLimit
 from reports.sla import LimitUnit, SlaState, WorkCalendar
 from reports.workflow import allowed_actions, handle_limit, running_due, running_stage
 
@@ -77,6 +77,24 @@ def actions_for(user: Any, report: Report) -> frozenset[str]:
     """The workflow actions ``user`` may take on ``report`` now (for buttons; the
     workflow checks again under the row lock)."""
     return allowed_actions(user, report)
+
+
+def notifications_for(user: Any) -> QuerySet[Notification]:
+    """The user's own notices, newest first (unread and read)."""
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    return (
+        Notification.objects.filter(recipient=user)
+        .select_related("report")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def unread_count(user: Any) -> int:
+    """How many of the user's notices are unread (one COUNT on the recipient index)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 @dataclass(frozen=True)

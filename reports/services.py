@@ -7,6 +7,7 @@ State transitions live in ``reports.workflow``; filing creates the case (state
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from reports.models import (
     Category,
     EventKind,
     FilingStandard,
+    Notification,
     Report,
     Source,
     Stage,
@@ -286,3 +288,21 @@ def report_file_self_handled(
 def _ancestors(grid: Region) -> tuple[Region, Region, Region]:
     by_level = {r.level: r for r in grid.get_ancestors()}
     return by_level[Level.COMMUNITY], by_level[Level.STREET], by_level[Level.DISTRICT]
+
+
+# -- notices -------------------------------------------------------------------------------
+
+
+def notification_mark_read(
+    user: User, *, ids: Iterable[int] | None = None, report: Report | None = None
+) -> int:
+    """Mark the user's own notices read — those listed, or all about one case. Someone
+    else's notices are never touched. Returns how many changed."""
+    if ids is None and report is None:
+        raise WorkflowError(_("请选择要标记为已读的通知"))
+    notices = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        notices = notices.filter(pk__in=list(ids))
+    if report is not None:
+        notices = notices.filter(report=report)
+    return notices.update(read_at=timezone.now())

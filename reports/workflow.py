@@ -49,7 +49,7 @@ from reports.models import (
     State,
     TimeRequest,
 )
-from reports.notifications import notify
+from reports.notifications import NoticeKind, notify
 from reports.photos import photos_ingest, photos_prepare
 
 # -- who may act ---------------------------------------------------------------------
@@ -415,6 +415,13 @@ def report_dispatch(
                 "handle_due": r.handle_due.isoformat(),
             },
         )
+        _notify_on_commit(
+            r,
+            NoticeKind.DISPATCHED,
+            _("案件 %(number)s 已派遣至%(dept)s，请签收")
+            % {"number": r.number, "dept": department.name},
+            actor,
+        )
     return r
 
 
@@ -440,6 +447,12 @@ def report_transfer_up(report: Report, *, actor: User | None, note: str = "") ->
             to_state=r.state,
             note=note,
         )
+        _notify_on_commit(
+            r,
+            NoticeKind.TRANSFERRED,
+            _("案件 %(number)s 已上报区级，请派遣") % {"number": r.number},
+            actor,
+        )
     return r
 
 
@@ -459,6 +472,13 @@ def report_send_down(report: Report, *, actor: User, reason: str) -> Report:
             from_state=State.TRANSFERRED,
             to_state=r.state,
             note=reason,
+        )
+        _notify_on_commit(
+            r,
+            NoticeKind.SENT_DOWN,
+            _("案件 %(number)s 被区网格中心退回街道：%(reason)s")
+            % {"number": r.number, "reason": reason},
+            actor,
         )
     return r
 
@@ -527,6 +547,13 @@ def report_return(report: Report, *, actor: User, reason: str) -> Report:
                 "department_name": department.name if department else "",
             },
         )
+        _notify_on_commit(
+            r,
+            NoticeKind.RETURNED,
+            _("案件 %(number)s 被%(dept)s回退：%(reason)s")
+            % {"number": r.number, "dept": department.name if department else "", "reason": reason},
+            actor,
+        )
     return r
 
 
@@ -561,6 +588,12 @@ def report_handle(
         )
         photos_ingest(report=r, kind="result", files=photos, uploaded_by=actor, event=event)
         effects.thumbnails_on_commit(r.pk)
+        _notify_on_commit(
+            r,
+            NoticeKind.HANDLED,
+            _("案件 %(number)s 已处置完毕，请到现场核查") % {"number": r.number},
+            actor,
+        )
     return r
 
 
@@ -609,6 +642,14 @@ def report_verify(
         if photos:
             photos_ingest(report=r, kind="verify", files=photos, uploaded_by=actor, event=event)
             effects.thumbnails_on_commit(r.pk)
+        if not passed:
+            _notify_on_commit(
+                r,
+                NoticeKind.REWORK,
+                _("案件 %(number)s 核查未通过，请返工：%(note)s")
+                % {"number": r.number, "note": note},
+                actor,
+            )
     return r
 
 
@@ -630,6 +671,9 @@ def report_close(report: Report, *, actor: User, note: str = "") -> Report:
             to_state=r.state,
             note=note,
         )
+        _notify_on_commit(
+            r, NoticeKind.CLOSED, _("您上报的案件 %(number)s 已结案") % {"number": r.number}, actor
+        )
     return r
 
 
@@ -642,7 +686,10 @@ def report_urge(report: Report, *, actor: User, note: str) -> Report:
         _save(r, "urge_count")
         event_write(report=r, kind=EventKind.URGED, actor=actor, from_state=r.state, note=note)
         _notify_on_commit(
-            r, "urged", _("案件 %(number)s 被督办：%(note)s") % {"number": r.number, "note": note}
+            r,
+            NoticeKind.URGED,
+            _("案件 %(number)s 被督办：%(note)s") % {"number": r.number, "note": note},
+            actor,
         )
     return r
 
@@ -666,6 +713,13 @@ def report_request_extension(report: Report, *, actor: User, reason: str) -> Tim
             note=reason,
             data={"request": request.pk},
         )
+        _notify_on_commit(
+            r,
+            NoticeKind.EXTENSION_REQUESTED,
+            _("案件 %(number)s 申请延期，请审批：%(reason)s")
+            % {"number": r.number, "reason": reason},
+            actor,
+        )
     return request
 
 
@@ -687,6 +741,13 @@ def report_request_suspension(
             from_state=r.state,
             note=reason,
             data={"request": request.pk, "until": until.isoformat()},
+        )
+        _notify_on_commit(
+            r,
+            NoticeKind.SUSPENSION_REQUESTED,
+            _("案件 %(number)s 申请挂账，请审批：%(reason)s")
+            % {"number": r.number, "reason": reason},
+            actor,
         )
     return request
 
@@ -749,6 +810,14 @@ def report_decide_request(
         req.decision_note = note
         req.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         event_write(report=r, kind=kind, actor=actor, from_state=r.state, note=note, data=data)
+        answer = _("已批准") if grant else _("已驳回")
+        _notify_on_commit(
+            r,
+            NoticeKind.REQUEST_DECIDED,
+            _("案件 %(number)s 的%(request)s申请%(answer)s")
+            % {"number": r.number, "request": req.get_kind_display(), "answer": answer},
+            actor,
+        )
     return r
 
 
@@ -819,16 +888,20 @@ def report_mark_overdue(report: Report, *, actor: User | None = None) -> bool:
         )
         _notify_on_commit(
             r,
-            "overdue",
+            NoticeKind.OVERDUE,
             _("案件 %(number)s 已超期（%(state)s）")
             % {"number": r.number, "state": r.get_state_display()},
+            actor,
         )
     return True
 
 
-def _notify_on_commit(r: Report, kind: str, message: str) -> None:
-    report_id = r.pk
-    transaction.on_commit(lambda: notify(report_id=report_id, kind=kind, message=message))
+def _notify_on_commit(r: Report, kind: str, message: str, actor: User | None) -> None:
+    """Tell whoever must act next, once (and only if) this transaction commits."""
+    report_id, actor_id = r.pk, actor.pk if actor is not None else None
+    transaction.on_commit(
+        lambda: notify(report_id=report_id, kind=kind, message=message, actor_id=actor_id)
+    )
 
 
 # -- input checks shared with filing ---------------------------------------------------
