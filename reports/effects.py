@@ -40,6 +40,10 @@ _sleep: Callable[[float], None] = time.sleep
 
 
 def _run_in_process(name: str, args: tuple[Any, ...], what: str) -> bool:
+    if name not in current_app.tasks:
+        # A web process never imports the tasks modules; let Celery's autodiscovery load
+        # them (by name, at run time) so this leaf keeps no import of reports.tasks.
+        current_app.loader.import_default_modules()
     task = current_app.tasks[name]
     delay = EAGER_FIRST_DELAY
     for attempt in range(1, EAGER_ATTEMPTS + 1):
