@@ -181,6 +181,8 @@ class SeedResult:
 
 def package_years() -> range:
     """The years chinese-calendar has data for (it raises outside them)."""
+    # Imported here on purpose: the package builds its tables on import, and only the
+    # seeding command and the admin's coverage check need it, never a request.
     import chinese_calendar
 
     known = chinese_calendar.holidays.keys()
@@ -189,6 +191,7 @@ def package_years() -> range:
 
 def official_days(year: int) -> dict[date, tuple[bool, str]]:
     """chinese-calendar's holidays and make-up days of ``year``: date → (working, note)."""
+    # Imported here on purpose: see package_years.
     import chinese_calendar
     from chinese_calendar.constants import Holiday
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -273,8 +274,6 @@ def test_check_rules_command_passes_without_conflicts(
 def test_the_rule_commands_import_and_export(
     city: City, catalog: Catalog, team: Department, water: Department, tmp_path: object
 ) -> None:
-    from pathlib import Path
-
     folder = Path(str(tmp_path))
     (folder / "rules.csv").write_bytes(rules_csv(city, *good_rows(city)))
     out = io.StringIO()
