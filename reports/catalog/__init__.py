@@ -19,6 +19,7 @@
 
 from reports.catalog.rules import (
     ConflictLine,
+    MisfitRule,
     RegionTree,
     RuleCheck,
     UncoveredRegion,
@@ -55,6 +56,7 @@ __all__ = [
     "CatalogImportError",
     "ConflictLine",
     "ImportResult",
+    "MisfitRule",
     "RegionTree",
     "RuleCheck",
     "RuleImportError",

@@ -219,6 +219,14 @@ class ConflictLine:
 
 
 @dataclass(frozen=True)
+class MisfitRule:
+    """An active rule whose department cannot take its cases (``reports.fit``)."""
+
+    rule_id: int
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class UncoveredRegion:
     region_id: int
     region: str
@@ -233,6 +241,7 @@ class RuleCheck:
     category_count: int
     conflicts: tuple[ConflictLine, ...]
     uncovered: tuple[UncoveredRegion, ...]
+    misfits: tuple[MisfitRule, ...] = ()
 
     @property
     def uncovered_count(self) -> int:
@@ -293,8 +302,30 @@ def check_rules(*, at: datetime | None = None, level: int = Level.STREET) -> Rul
     )
     return RuleCheck(
         at=at, rule_count=len(table), region_count=len(paths), category_count=len(leaves),
-        conflicts=conflicts, uncovered=uncovered,
+        conflicts=conflicts, uncovered=uncovered, misfits=_misfits(),
     )
+
+
+def _misfits() -> tuple[MisfitRule, ...]:
+    """Active rules pointing at a department that dispatch would refuse (one query):
+    the same ``department_fit_errors`` that dispatch and routing apply."""
+    result = []
+    for rule in (
+        RoutingRule.objects.filter(is_active=True)
+        .select_related("region", "department__region")
+        .order_by("pk")
+    ):
+        problems = department_fit_errors(
+            level=rule.level,
+            department_name=rule.department.name,
+            department_region=rule.department.region,
+            region=rule.region,
+        )
+        if not rule.department.is_active:
+            problems.append(_("部门“%(dept)s”已停用") % {"dept": rule.department.name})
+        if problems:
+            result.append(MisfitRule(rule.pk, tuple(problems)))
+    return tuple(result)
 
 
 def _region_label(region_id: int) -> str:
