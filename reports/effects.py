@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import current_app
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from reports.models import ReportPhoto
 
@@ -49,13 +49,18 @@ def _run_in_process(name: str, args: tuple[Any, ...], what: str) -> bool:
     for attempt in range(1, EAGER_ATTEMPTS + 1):
         try:
             task.apply(args, throw=True)
-        except Exception:
+        except OperationalError:
+            # "database is locked" and the like: another process holds the write lock.
             if attempt == EAGER_ATTEMPTS:
                 logger.exception("%s failed %d times; the sweep will retry", what, attempt)
                 return False
             logger.warning("%s failed (attempt %d); retrying", what, attempt, exc_info=True)
             _sleep(delay)
             delay *= 2
+        except Exception:
+            # A bug to log, not a busy database: retrying would fail the same way.
+            logger.exception("%s failed", what)
+            return False
         else:
             return True
     return False
