@@ -30,6 +30,8 @@ from shapely.geometry import mapping, shape
 
 from accounts.models import User
 from grids import geo, services, tree
+from grids.admin_views import region_import_view
+from grids.importer import dumps_feature_collection, export_regions
 from grids.models import (
     ROLE_REGION_LEVEL,
     Assignment,
@@ -390,8 +392,6 @@ class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
         return extra + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        from grids.admin_views import region_import_view
-
         return region_import_view(request, self)
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
@@ -408,8 +408,6 @@ class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
         return self._geojson_download(list(queryset))
 
     def _geojson_download(self, regions: list[Region] | None) -> HttpResponse:
-        from grids.importer import dumps_feature_collection, export_regions
-
         if regions is None:
             collection = export_regions()
         else:

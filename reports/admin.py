@@ -141,6 +141,7 @@ from grids import geo  # noqa: E402
 from grids.models import Level, Region  # noqa: E402
 from grids.selectors import departments_visible_to, regions_visible_to  # noqa: E402
 from reports import catalog as catalog_service  # noqa: E402
+from reports import dispatching  # noqa: E402
 from reports.models import (  # noqa: E402
     Category,
     FilingStandard,
@@ -151,7 +152,13 @@ from reports.models import (  # noqa: E402
     StageLimit,
 )
 from reports.resources import CONTENT_TYPES  # noqa: E402
-from reports.selectors import rule_regions_visible_to, rules_visible_to  # noqa: E402
+from reports.selectors import (  # noqa: E402
+    report_clock,
+    reports_visible_to,
+    rule_regions_visible_to,
+    rules_visible_to,
+    stage_limits,
+)
 from reports.sla import format_amount  # noqa: E402
 
 # A city's catalogue or rule table is well under a megabyte; 10 MB is a wrong file.
@@ -634,7 +641,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         hidden_rule = False
         if form.is_bound and form.is_valid() and form.cleaned_data.get("region") is not None:
             at: datetime | None = form.cleaned_data.get("at")
-            result = catalog_service.dry_run(
+            result = dispatching.dry_run(
                 category=form.cleaned_data["category"],
                 region=form.cleaned_data["region"],
                 at=at,
@@ -759,8 +766,6 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         if request.user.is_superuser:
             return super().get_queryset(request)
-        from reports.selectors import reports_visible_to
-
         return reports_visible_to(request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Report | None = None) -> list[str]:
@@ -800,12 +805,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         # One calendar and one stage-limit read per page, not per row.
-        from django.utils import timezone
-
-        from reports.calendar import get_calendar
-        from reports.selectors import stage_limits
-
-        token = _CLOCK_CONTEXT.set((timezone.now(), get_calendar(), stage_limits()))
+        token = _CLOCK_CONTEXT.set((timezone.now(), calendar.get_calendar(), stage_limits()))
         try:
             response = super().changelist_view(request, extra_context)
             if hasattr(response, "render"):
@@ -816,15 +816,11 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("剩余时限"))
     def time_left(self, obj: Report) -> str:
-        from django.utils.html import format_html
-
-        from reports.selectors import report_clock
-
         context = _CLOCK_CONTEXT.get(None)
         if context is None:
             return "—"
-        now, calendar, limits = context
-        clock = report_clock(obj, now=now, calendar=calendar, limits=limits)
+        now, work_calendar, limits = context
+        clock = report_clock(obj, now=now, calendar=work_calendar, limits=limits)
         if clock is None:
             return "—"
         return format_html('<span class="sla sla-{}">{}</span>', clock.state, clock.text)

@@ -666,8 +666,18 @@ class CaseSequence(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app notice to a center (region) or department, e.g. "case overdue"."""
+    """An in-app notice to one user about a hand-off ("dispatched to you", "overdue" …).
 
+    ``region``/``department`` name the center or department concerned; ``recipient`` is
+    empty only when nobody held the role when it was sent."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        on_delete=models.CASCADE,
+    )
     region = models.ForeignKey(
         "grids.Region",
         verbose_name=_("区划"),
@@ -695,7 +705,11 @@ class Notification(models.Model):
     class Meta:
         verbose_name = _("通知")
         verbose_name_plural = _("通知")
-        indexes = [models.Index(fields=["region", "read_at"], name="reports_notice_region")]
+        indexes = [
+            models.Index(fields=["region", "read_at"], name="reports_notice_region"),
+            # notifications_for(user) / unread_count(user): a user's unread notices.
+            models.Index(fields=["recipient", "read_at"], name="reports_notice_recipient"),
+        ]
 
     def __str__(self) -> str:
         return self.message

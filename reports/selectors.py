@@ -23,6 +23,7 @@ from reports import sla
 from reports.models import (
     OPEN_STATES,
     Category,
+    Notification,
     PhotoKind,
     Report,
     ReportPhoto,
@@ -32,6 +33,7 @@ from reports.models import (
     State,
 )
 from reports.sla import LimitUnit, SlaState, WorkCalendar
+from reports.workflow import allowed_actions, handle_limit, running_due, running_stage
 
 
 def reports_visible_to(user: Any) -> QuerySet[Report]:
@@ -116,9 +118,25 @@ def get_report_for_user(user: Any, pk: int | str) -> Report:
 def actions_for(user: Any, report: Report) -> frozenset[str]:
     """The workflow actions ``user`` may take on ``report`` now (for buttons; the
     workflow checks again under the row lock)."""
-    from reports.workflow import allowed_actions
-
     return allowed_actions(user, report)
+
+
+def notifications_for(user: Any) -> QuerySet[Notification]:
+    """The user's own notices, newest first (unread and read)."""
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    return (
+        Notification.objects.filter(recipient=user)
+        .select_related("report")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def unread_count(user: Any) -> int:
+    """How many of the user's notices are unread (one COUNT on the recipient index)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 @dataclass(frozen=True)
@@ -159,10 +177,8 @@ def report_clock(
 ) -> Clock | None:
     """Time left on the running stage (no queries: pass the calendar and stage limits).
 
-    Yellow when less than ``sla.WARNING_RATIO`` of the stage's limit is left, red once
-    past due; None when no clock runs (closed, verified, suspended)."""
-    from reports.workflow import handle_limit, running_due, running_stage
-
+    The colour comes from ``sla.sla_state`` alone (docs/time-limits.md); None when no
+    clock runs (closed, verified, suspended)."""
     stage, due = running_stage(report), running_due(report)
     if stage is None or due is None:
         return None
@@ -171,16 +187,12 @@ def report_clock(
     else:
         amount, unit = limits.get(stage, (Decimal("0.25"), LimitUnit.WORKING_HOURS))
     left = sla.time_left(now, due, unit, calendar=calendar)
-    if now > due:
-        light = SlaState.OVERDUE
+    if stage == Stage.HANDLE and report.handle_started is not None:
+        # Extensions move the deadline: the whole span since handling began counts.
+        light = sla.sla_state(now, due, report.handle_started, unit, calendar=calendar)
     else:
-        if unit == LimitUnit.WORKING_DAYS:
-            total = calendar.day_length * int(amount)
-        elif unit == LimitUnit.CALENDAR_DAYS:
-            total = timedelta(days=int(amount))
-        else:
-            total = timedelta(hours=float(amount))
-        light = SlaState.WARNING if left < total * float(sla.WARNING_RATIO) else SlaState.OK
+        span = sla.limit_span(amount, unit, calendar=calendar)
+        light = sla.sla_state(now, due, None, unit, calendar=calendar, total=span)
     return Clock(due=due, left=left, state=light, stage=stage)
 
 

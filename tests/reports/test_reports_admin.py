@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
@@ -342,8 +343,6 @@ def test_the_case_list_costs_the_same_at_n_and_2n_rows(
 
 
 def test_the_demo_sends_the_roof_tree_to_the_district(admin_client_: Client) -> None:
-    from django.core.management import call_command
-
     call_command("load_demo", "--quiet-logins", stdout=io.StringIO())
     call_command("load_demo_reports", stdout=io.StringIO())
     roof_tree = Category.objects.get(name="楼顶杂树")
