@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "mptt",
     "import_export",
+    "django_filters",
+    "django_htmx",
+    "template_partials",
     "accounts",
     "grids",
     "reports",
@@ -50,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 if not DEBUG:
@@ -71,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "jinzhitong.context_processors.site",
+                "jinzhitong.context_processors.navigation",
             ],
         },
     },

@@ -34,6 +34,7 @@ from reports.models import (
     State,
     Urgency,
 )
+from reports.selectors import notifications_for
 from reports.workflow import WorkflowError
 
 logger = logging.getLogger(__name__)
@@ -439,3 +440,28 @@ def report_route(report_id: int) -> routing.Decision | None:
                 data=data,
             )
         return decision
+
+
+# -- desk ------------------------------------------------------------------------------
+
+
+def report_accept_and_dispatch(
+    report: Report, *, actor: User, department: Department, note: str = ""
+) -> Report:
+    """One click at triage: 立案 (when still new) and 派遣, both or neither."""
+    with transaction.atomic():
+        if report.state == State.REPORTED:
+            report = workflow.report_accept(report, actor=actor, note=note)
+        return workflow.report_dispatch(report, actor=actor, department=department, note=note)
+
+
+def notification_mark_read(
+    *, user: User, ids: list[int] | None = None, report: Report | None = None
+) -> int:
+    """Mark the user's notices read: the given ones, a case's, or (neither given) all."""
+    qs = notifications_for(user).filter(read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    if report is not None:
+        qs = qs.filter(report=report)
+    return qs.update(read_at=timezone.now())
