@@ -130,7 +130,7 @@ def triage(request: HttpRequest) -> HttpResponse:
 def _board_filter(request: HttpRequest) -> f.BoardFilter:
     user = request.user
     return f.BoardFilter(
-        request.GET or None,
+        request.GET,
         selectors.board_cases(user),
         departments=departments_visible_to(user),
         regions=regions_visible_to(user),
@@ -231,9 +231,10 @@ def overdue(request: HttpRequest) -> HttpResponse:
     near = list(selectors.near_deadline_cases(user, now)[:PER_PAGE])
     requests = list(selectors.pending_requests(user)[:PER_PAGE])
     to_close = list(selectors.cases_to_close(user)[:PER_PAGE])
+    clocked = _clocked(late + near, now)
     ctx = {
-        "late": _clocked(late, now),
-        "near": _clocked(near, now),
+        "late": clocked[: len(late)],
+        "near": clocked[len(late) :],
         "requests": requests,
         "to_close": to_close,
         "per_page": PER_PAGE,

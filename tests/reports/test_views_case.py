@@ -18,7 +18,6 @@ from reports.models import EventKind, Notification, Report, RoutingRule, State
 from reports.notifications import notify_center
 from reports.services import report_route
 from tests.conftest import City
-from tests.factories import UserFactory, assign
 from tests.reports.conftest import Catalog, file_report, jpeg
 
 pytestmark = pytest.mark.django_db
