@@ -246,6 +246,9 @@ class BoardFilter(django_filters.FilterSet):
         self.now = now
         self.filters["department"].queryset = departments.filter(is_active=True).order_by("code")
         self.filters["grid"].queryset = regions.filter(level=Level.GRID).order_by("code")
+        start, end = self.form.fields["created"].widget.widgets
+        start.attrs["aria-label"] = _("上报日期起")
+        end.attrs["aria-label"] = _("上报日期止")
 
     def filter_text(self, qs: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
         value = value.strip()

@@ -8,7 +8,7 @@
   var colours = { ok: "#1a7f37", warning: "#f5c211", overdue: "#b3261e" };
 
   function baseMap(el) {
-    var map = L.map(el, { zoomSnap: 0.25, scrollWheelZoom: false });
+    var map = L.map(el, { zoomSnap: 0.25, scrollWheelZoom: false, maxZoom: 19 });
     if (cfg.tileUrl) {
       var opts = { attribution: cfg.attribution || "", maxZoom: 19 };
       if (cfg.subdomains) { opts.subdomains = cfg.subdomains; }
