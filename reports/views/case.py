@@ -269,6 +269,10 @@ def _render_case(
     user = request.user
     allowed = workflow.allowed_actions(user, report)
     c = Ctx(user=user, report=report)
+    pending = c.pending_request() if "decide_request" in allowed else None
+    if pending is None:
+        # Nothing to decide on: the form would only lead to an error.
+        allowed = allowed - {"decide_request"}
     action_forms = []
     for name in offered(allowed):
         if bound is not None and bound.name == name:
@@ -296,7 +300,7 @@ def _render_case(
             for e in selectors.report_timeline(report)
         ],
         "duplicates": list(report.duplicates.only("id", "number", "state", "created_at")),
-        "pending": c.pending_request() if "decide_request" in allowed else None,
+        "pending": pending,
         "map_point": {"lat": report.lat, "lng": report.lng, "label": report.number}
         if report.lat is not None and report.lng is not None
         else None,
