@@ -25,16 +25,15 @@ from reports.notifications import notify_center
 from reports.services import report_route
 from tests.conftest import City
 from tests.e2e.conftest import SCREENSHOTS
-from tests.reports.conftest import (  # noqa: F401 (fixtures shared with the unit tests)
-    Catalog,
-    catalog,
-    file_report,
-    jpeg,
-    street_department,
-    street_handler,
-)
+from tests.reports import conftest as report_fixtures
+from tests.reports.conftest import Catalog, file_report, jpeg
 
 pytestmark = pytest.mark.e2e
+
+# The case fixtures of the unit tests, shared here.
+catalog = report_fixtures.catalog
+street_department = report_fixtures.street_department
+street_handler = report_fixtures.street_handler
 
 AXE = Path(settings.BASE_DIR) / "static/vendor/axe-core-4.10.3/axe.min.js"
 DOCS = Path(settings.BASE_DIR) / "docs/screens"
@@ -213,7 +212,7 @@ def test_it_draws_the_board_map_overdue_and_notifications_at_both_widths(
         _log_in(page, base, "wanxing")
         assert "1 条未读" in page.locator("#bell").inner_text()
         errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
         page.goto(f"{base}/center/board/")
         page.wait_for_timeout(500)
         assert errors == []
