@@ -16,6 +16,7 @@ from grids.models import Department
 from reports import workflow
 from reports.models import EventKind, Notification, Report, RoutingRule, State
 from reports.notifications import notify_center
+from reports.photos import photos_ingest
 from reports.services import report_route
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report, jpeg
@@ -240,8 +241,13 @@ def test_it_draws_the_case_page_in_the_same_queries_at_n_and_2n_timeline_rows(
     url = reverse("reports:detail", args=[reported.pk])
 
     def grow(n: int) -> None:
+        # Each step adds a timeline event and a photo attached to it.
         for i in range(n):
             workflow.report_urge(reported, actor=street_staff, note=f"督办{i}")
+            photos_ingest(
+                report=reported, kind="before", files=[jpeg()], uploaded_by=street_staff,
+                event=reported.events.order_by("-pk").first(),
+            )
 
     grow(3)
     c.get(url)  # warm the calendar cache

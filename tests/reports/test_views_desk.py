@@ -311,3 +311,34 @@ def test_it_draws_the_notifications_in_the_same_queries_at_n_and_2n(
         django_assert_num_queries, _client(street_staff), reverse("reports:notifications"),
         grow, 6,
     )
+
+
+def test_it_lets_the_district_center_dispatch_a_transferred_case_to_a_district_department(
+    street_staff: User, district_staff: User, worker: User, city: City, catalog: Catalog
+) -> None:
+    r = file_report(worker, city, catalog.roof_tree)
+    workflow.report_transfer_up(r, actor=street_staff, note="需区级协调")
+    c = _client(district_staff)
+    html = c.get(reverse("reports:triage")).content.decode()
+    assert r.number in html and "退回街道" in html
+    # The district's own department is offered; the street's triage no longer lists it.
+    assert f'<option value="{city.department.pk}"' in html
+    assert r.number not in _client(street_staff).get(reverse("reports:triage")).content.decode()
+    c.post(reverse("reports:act", args=[r.pk, "dispatch"]), {"department": city.department.pk})
+    r.refresh_from_db()
+    assert r.state == State.DISPATCHED and r.dispatch_level == "district"
+
+
+def test_it_sends_a_transferred_case_back_down_only_with_a_reason(
+    street_staff: User, district_staff: User, worker: User, city: City, catalog: Catalog
+) -> None:
+    r = workflow.report_transfer_up(file_report(worker, city, catalog.roof_tree),
+                                    actor=street_staff)
+    c = _client(district_staff)
+    refused = c.post(reverse("reports:act", args=[r.pk, "send_down"]), {"reason": " "})
+    r.refresh_from_db()
+    assert refused.status_code == 400 and r.state == State.TRANSFERRED
+    c.post(reverse("reports:act", args=[r.pk, "send_down"]), {"reason": "属街道职责"})
+    r.refresh_from_db()
+    assert r.state == State.ACCEPTED
+    assert r.number in _client(street_staff).get(reverse("reports:triage")).content.decode()
