@@ -118,6 +118,10 @@ def triage(request: HttpRequest) -> HttpResponse:
         # Selects are written out in the template: widget templates per row cost ~40% of
         # the page's server time (bench/pages.py).
         row.extra["departments"] = selectors.departments_for(r, departments)
+        # A district-level proposal: the street's one click is to transfer it up.
+        row.extra["propose_up"] = r.proposed_department is not None and r.state != (
+            State.TRANSFERRED
+        ) and r.proposed_department not in row.extra["departments"]
         row.extra["action"] = "accept_dispatch" if r.state == State.REPORTED else "dispatch"
     ctx = {"page": page, "rows": rows, "reject_reasons": f.REJECT_REASONS[1:]}
     return render(request, "reports/desk/triage.html", ctx)

@@ -18,8 +18,9 @@ from openpyxl import load_workbook
 from accounts.models import User
 from grids.models import Department
 from reports import workflow
-from reports.models import Notification, Report, State
+from reports.models import Notification, Report, RoutingRule, State
 from reports.notifications import notify_center
+from reports.services import report_route
 from reports.views.desk import excel_safe
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report, jpeg
@@ -342,3 +343,17 @@ def test_it_sends_a_transferred_case_back_down_only_with_a_reason(
     r.refresh_from_db()
     assert r.state == State.ACCEPTED
     assert r.number in _client(street_staff).get(reverse("reports:triage")).content.decode()
+
+
+def test_it_points_the_street_to_transfer_up_when_the_proposal_is_a_district_department(
+    street_staff: User, worker: User, city: City, catalog: Catalog
+) -> None:
+    RoutingRule.objects.create(
+        category=catalog.roof_tree, region=city.district, department=city.department,
+        level="district", mode="propose",
+    )
+    r = file_report(worker, city, catalog.roof_tree)
+    report_route(r.pk)
+    html = _client(street_staff).get(reverse("reports:triage")).content.decode()
+    assert "建议派遣：南开区城管委" in html and "区级部门，请上报区级" in html
+    assert f'<option value="{city.department.pk}"' not in html
