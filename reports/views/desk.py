@@ -238,8 +238,6 @@ def overdue(request: HttpRequest) -> HttpResponse:
         "requests": requests,
         "to_close": to_close,
         "per_page": PER_PAGE,
-        "urge_form": f.UrgeForm(),
-        "decide_form": f.DecideForm(),
     }
     return render(request, "reports/desk/overdue.html", ctx)
 
