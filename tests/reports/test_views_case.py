@@ -18,6 +18,7 @@ from reports.models import EventKind, Notification, Report, RoutingRule, State
 from reports.notifications import notify_center
 from reports.photos import photos_ingest
 from reports.services import report_route
+from reports.views.case import ACTIONS
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report, jpeg
 
@@ -262,3 +263,15 @@ def test_it_draws_the_case_page_in_the_same_queries_at_n_and_2n_timeline_rows(
 
 
 QUERIES_CASE = 15
+
+
+def test_it_says_why_in_chinese_when_refusing_the_wrong_person(
+    worker: User, reported: Report
+) -> None:
+    response = _client(worker).post(reverse("reports:act", args=[reported.pk, "reject"]))
+    assert response.status_code == 403
+    assert "您无权对该案件执行“不予立案”" in response.content.decode()
+
+
+def test_it_offers_a_form_for_every_workflow_action() -> None:
+    assert {a.transition for a in ACTIONS.values()} == set(workflow.TRANSITIONS)
