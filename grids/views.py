@@ -90,5 +90,7 @@ def workspace(request: HttpRequest, role: str) -> HttpResponse:
         "ws": ws,
         "role_links": workspaces.role_links(scope, role),
         "map_label": workspaces.map_label(ws),
+        # The role's work pages, without the workspace itself (we are on it).
+        "work_links": workspaces.work_links(role)[1:],
     }
     return render(request, "grids/workspace.html", ctx)

@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "import_export",
     "csp",
     "axes",
+    "django_filters",
+    "django_htmx",
+    "template_partials",
     "accounts",
     "grids",
     "reports",
@@ -56,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -79,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "jinzhitong.context_processors.site",
+                "jinzhitong.context_processors.navigation",
             ],
         },
     },

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from grids import geo
-from grids.models import Building, Entrance, Level, Region, Role
+from grids.models import Building, Department, Entrance, Level, Region, Role
 from grids.selectors import region_contains, scope_for
 from reports import effects, workflow
 from reports.errors import WorkflowError
@@ -355,15 +355,26 @@ def _ancestors(grid: Region) -> tuple[Region, Region, Region]:
 
 
 def notification_mark_read(
-    user: User, *, ids: Iterable[int] | None = None, report: Report | None = None
+    *, user: User, ids: Iterable[int] | None = None, report: Report | None = None
 ) -> int:
-    """Mark the user's own notices read — those listed, or all about one case. Someone
-    else's notices are never touched. Returns how many changed."""
-    if ids is None and report is None:
-        raise WorkflowError(_("请选择要标记为已读的通知"))
+    """Mark the user's own notices read — those listed, all about one case, or (neither
+    given) all of them. Someone else's notices are never touched. Returns how many changed."""
     notices = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if ids is not None:
         notices = notices.filter(pk__in=list(ids))
     if report is not None:
         notices = notices.filter(report=report)
     return notices.update(read_at=timezone.now())
+
+
+# -- desk ------------------------------------------------------------------------------
+
+
+def report_accept_and_dispatch(
+    report: Report, *, actor: User, department: Department, note: str = ""
+) -> Report:
+    """One click at triage: 立案 (when still new) and 派遣, both or neither."""
+    with transaction.atomic():
+        if report.state == State.REPORTED:
+            report = workflow.report_accept(report, actor=actor, note=note)
+        return workflow.report_dispatch(report, actor=actor, department=department, note=note)

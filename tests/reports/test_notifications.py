@@ -266,10 +266,10 @@ def test_it_keeps_read_and_unread_per_user(
 
     # Someone else cannot mark the handler's notices read.
     mine = list(notifications_for(handler).values_list("pk", flat=True))
-    assert services.notification_mark_read(other, ids=mine) == 0
+    assert services.notification_mark_read(user=other, ids=mine) == 0
     assert unread_count(handler) == 2
 
-    assert services.notification_mark_read(handler, report=first) == 1
+    assert services.notification_mark_read(user=handler, report=first) == 1
     assert unread_count(handler) == 1
-    assert services.notification_mark_read(handler, ids=mine) == 1
+    assert services.notification_mark_read(user=handler, ids=mine) == 1
     assert unread_count(handler) == 0 and notifications_for(handler).count() == 2
