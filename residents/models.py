@@ -176,12 +176,16 @@ class Person(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     id_cipher = models.TextField(_("身份证号（密文）"), blank=True)
-    id_hmac = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # NULL, not "", when there is no number: a unique column must allow many "no number"s.
+    id_hmac = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
     id_masked = models.CharField(_("身份证号"), max_length=18, blank=True)
     phone_cipher = models.TextField(_("联系电话（密文）"), blank=True)
     # Search by phone: an exact lookup on the keyed hash.
-    phone_hmac = models.CharField(max_length=64, null=True, blank=True, db_index=True,
-                                  editable=False)
+    phone_hmac = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, db_index=True, editable=False
+    )
     phone_masked = models.CharField(_("联系电话"), max_length=16, blank=True)
     relation = models.CharField(
         _("与户主关系"), max_length=12, choices=Relation.choices, default=Relation.OTHER

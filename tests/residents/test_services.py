@@ -159,6 +159,7 @@ def test_erasing_a_person_keeps_only_anonymised_statistics(place: Place, worker:
     person = make_person(household, seq=13)
     services.person_erase(actor=worker, person=person)
     person.refresh_from_db()
-    assert (person.name, person.id_cipher, person.phone_cipher, person.id_hmac) == ("", "", "", None)
-    assert (person.sex, person.birth_date.isoformat(), person.household) == ("M", "1945-01-01", None)
+    assert (person.name, person.id_cipher, person.phone_cipher) == ("", "", "")
+    assert (person.id_hmac, person.household) == (None, None)
+    assert (person.sex, str(person.birth_date)) == ("M", "1945-01-01")
     assert services.find_by_id_number(Person.objects.all(), id_number(13)) is None
