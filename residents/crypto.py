@@ -77,3 +77,11 @@ def blind_index(kind: str, value: str) -> str | None:
         return None
     msg = f"{kind}:{value.strip().upper()}".encode()
     return hmac.new(_hmac_key(), msg, hashlib.sha256).hexdigest()
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    return _fernet().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    return _fernet().decrypt(token)

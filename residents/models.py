@@ -177,7 +177,7 @@ class Person(models.Model):
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     id_cipher = models.TextField(_("身份证号（密文）"), blank=True)
     # NULL, not "", when there is no number: a unique column must allow many "no number"s.
-    id_hmac = models.CharField(  # noqa: DJ001
+    id_hmac = models.CharField(
         max_length=64, null=True, blank=True, unique=True, editable=False
     )
     id_masked = models.CharField(_("身份证号"), max_length=18, blank=True)
