@@ -17,7 +17,7 @@ from django.http import Http404
 
 from grids.models import Building, Level, Region, Role
 from grids.selectors import scope_for, subtree_q
-from residents.models import CareLevel, Household, Person, Visit
+from residents.models import CareLevel, Household, Person, Visit, Wish
 
 RESIDENT_ROLES = (
     Role.GRID_WORKER, Role.GRID_HEAD, Role.STREET_STAFF, Role.DISTRICT_STAFF, Role.LEADER,
@@ -68,6 +68,22 @@ def get_person_for_user(user: Any, pk: Any) -> Person:
             "household__entrance__building", "household__grid"
         ).get(pk=int(pk))
     except (Person.DoesNotExist, ValueError, TypeError) as e:
+        raise Http404 from e
+
+
+def get_visit_for_user(user: Any, pk: Any) -> Visit:
+    try:
+        return Visit.objects.select_related(
+            "household__entrance__building", "household__grid"
+        ).get(pk=int(pk), household__in=households_visible_to(user))
+    except (Visit.DoesNotExist, ValueError, TypeError) as e:
+        raise Http404 from e
+
+
+def get_wish_for_user(user: Any, pk: Any) -> Wish:
+    try:
+        return Wish.objects.get(pk=int(pk), household__in=households_visible_to(user))
+    except (Wish.DoesNotExist, ValueError, TypeError) as e:
         raise Http404 from e
 
 

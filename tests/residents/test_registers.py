@@ -11,7 +11,6 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from accounts.models import User
-from grids.models import Entrance
 from residents import crypto, registers
 from residents.errors import ResidentError
 from residents.models import Household, ImportStatus, Person, PersonTag
