@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 from django.db import connection
 from django.http import Http404
 
@@ -163,3 +168,31 @@ def test_erasing_a_person_keeps_only_anonymised_statistics(place: Place, worker:
     assert (person.id_hmac, person.household) == (None, None)
     assert (person.sex, str(person.birth_date)) == ("M", "1945-01-01")
     assert services.find_by_id_number(Person.objects.all(), id_number(13)) is None
+
+
+def test_the_rotation_command_reencrypts_every_row(place: Place, settings: object) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.RESIDENTS_KEYS = [old]  # type: ignore[attr-defined]
+    crypto.reset_keys()
+    make_person(make_household(place.entrance), seq=15)
+    settings.RESIDENTS_KEYS = [new, old]  # type: ignore[attr-defined]
+    out = io.StringIO()
+    call_command("residents_rotate_keys", stdout=out)
+    settings.RESIDENTS_KEYS = [new]  # type: ignore[attr-defined]
+    crypto.reset_keys()
+    assert out.getvalue().strip() == "已重新加密 1 条居民记录"
+    assert crypto.decrypt(Person.objects.get().id_cipher) == id_number(15)
+
+
+def test_the_access_log_cannot_be_edited_in_the_admin(
+    place: Place, worker: User, admin_user: User
+) -> None:
+    person = make_person(make_household(place.entrance))
+    log = services.person_reveal(actor=worker, person=person, purpose="核实", ip=None)
+    c = Client()
+    c.force_login(admin_user)
+    row = AccessLog.objects.get()
+    assert c.get(reverse("admin:residents_accesslog_changelist")).status_code == 200
+    assert c.post(reverse("admin:residents_accesslog_delete", args=[row.pk]),
+                  {"post": "yes"}).status_code == 403
+    assert AccessLog.objects.filter(purpose="核实").count() == 1 and log.person == person
