@@ -369,7 +369,7 @@ def import_write(*, job: RegisterImport, today: date | None = None) -> RegisterI
         return job
     key = progress_key(job.pk)
     with transaction.atomic():
-        _write(job.user, checked.rows, today, lambda done: cache.set(key, done, 3600))
+        rows_write(job.user, checked.rows, today, lambda done: cache.set(key, done, 3600))
         RegisterImport.objects.filter(pk=job.pk).update(
             status=ImportStatus.DONE, payload=b"", finished_at=timezone.now()
         )
@@ -378,7 +378,11 @@ def import_write(*, job: RegisterImport, today: date | None = None) -> RegisterI
     return job
 
 
-def _write(user: User, plans: list[RowPlan], today: date, progress: Any) -> None:
+def rows_write(
+    user: User | None, plans: list[RowPlan], today: date, progress: Any = None
+) -> None:
+    """Write checked rows in bulk (the importer's confirmed rows, the demo generator)."""
+    progress = progress or (lambda done: None)
     table = CareTable.load()
     # households: reuse (entrance, door), create the rest in bulk
     wanted = {(p.entrance.pk, p.door): p for p in plans}
