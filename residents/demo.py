@@ -13,6 +13,7 @@ from django.db import transaction
 
 from grids.models import Entrance, Level, Region
 from residents import crypto
+from residents.defaults import defaults_ensure
 from residents.identity import check_digit
 from residents.models import Household, Relation, Tag, Visit, VisitKind
 from residents.registers import RowPlan, rows_write
@@ -165,6 +166,7 @@ def _visits(community: Region, rnd: random.Random, today: date) -> None:
 def load_demo_residents(*, today: date | None = None) -> dict[str, int]:
     """Fill the demo communities once; returns households created per community code."""
     today = today or date.today()
+    defaults_ensure()
     made: dict[str, int] = {}
     communities = Region.objects.filter(
         level=Level.COMMUNITY, children__buildings__entrances__isnull=False

@@ -13,6 +13,11 @@ from reports.models import Category
 from residents.models import CareLevel, Tag, VisitKind
 
 
+def _date() -> forms.DateInput:
+    # <input type="date"> needs ISO dates whatever the locale's display format.
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class PurposeForm(forms.Form):
     purpose = forms.CharField(label=_("查看目的"), max_length=200, min_length=2,
                               widget=forms.TextInput(attrs={"placeholder": _("如：核实低保申请")}))
@@ -22,12 +27,12 @@ class OverrideForm(forms.Form):
     level = forms.ModelChoiceField(label=_("关注等级"), queryset=CareLevel.objects.all(),
                                    empty_label=None)
     reason = forms.CharField(label=_("调整原因"), max_length=200)
-    until = forms.DateField(label=_("有效期至"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("有效期至"), widget=_date())
 
 
 class VisitForm(forms.Form):
     visited_on = forms.DateField(label=_("走访日期"), initial=timezone.localdate,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=_date())
     kind = forms.ChoiceField(label=_("走访方式"), choices=VisitKind.choices,
                              widget=forms.RadioSelect, initial=VisitKind.HOME)
     situation = forms.CharField(label=_("情况"), required=False, max_length=2000,
@@ -36,7 +41,7 @@ class VisitForm(forms.Form):
                             widget=forms.Textarea(attrs={"rows": 2}))
     photo = forms.ImageField(label=_("照片"), required=False)
     next_suggested_on = forms.DateField(label=_("建议下次走访"), required=False,
-                                        widget=forms.DateInput(attrs={"type": "date"}))
+                                        widget=_date())
     wish = forms.CharField(label=_("微心愿（可选）"), required=False, max_length=100)
 
     def clean_photo(self) -> Any:

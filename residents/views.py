@@ -237,7 +237,7 @@ def wish_fulfil(request: HttpRequest, pk: int) -> HttpResponse:
 @residents_page
 def due(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    rows = list(selectors.due_visits(request.user, today))
+    rows = [(h, (today - h.next_visit_due).days) for h in selectors.due_visits(request.user, today)]
     return render(request, "residents/due.html", {
         "rows": rows, "today": today, "week_end": selectors.week_end(today),
     })

@@ -7,10 +7,10 @@ import io
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
-from django.test import Client
-from django.urls import reverse
 from django.db import connection
 from django.http import Http404
+from django.test import Client
+from django.urls import reverse
 
 from accounts.models import User
 from residents import crypto, selectors, services
