@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from grids.models import Entrance, Level, Region
 from residents import crypto
@@ -106,15 +107,14 @@ def _household_rows(
     return rows
 
 
-def _fill(community: Region, per_entrance: tuple[int, int] | None, limit: int | None,
-          seed: int, today: date) -> int:
+def fill_entrances(
+    community: Region, entrances: list[Entrance], per_entrance: tuple[int, int] | None,
+    limit: int | None, seed: int, today: date,
+) -> int:
+    """Generate households behind ``entrances`` (floors × doors each, a few vacant)."""
     rnd = random.Random(seed)
     ppl = _People(rnd, community.code[:6])
     tags = {t.code: t for t in Tag.objects.all()}
-    entrances = list(
-        Entrance.objects.filter(building__grid__parent=community)
-        .select_related("building").order_by("building__grid__code", "building__code", "number")
-    )
     plans: list[RowPlan] = []
     households = 0
     for e in entrances:
@@ -130,15 +130,22 @@ def _fill(community: Region, per_entrance: tuple[int, int] | None, limit: int | 
     for p in plans:
         p.id_hmac = crypto.blind_index("id", p.id_number)
     rows_write(None, plans, today)
-    _visits(community, rnd, today)
+    _visits(Household.objects.filter(entrance__in=entrances), rnd, today)
     return households
 
 
-def _visits(community: Region, rnd: random.Random, today: date) -> None:
-    """Visit history by care level, some of it late, so the due list looks real."""
-    households = list(
-        Household.objects.filter(grid__parent=community).select_related("care_level")
+def _fill(community: Region, per_entrance: tuple[int, int] | None, limit: int | None,
+          seed: int, today: date) -> int:
+    entrances = list(
+        Entrance.objects.filter(building__grid__parent=community)
+        .select_related("building").order_by("building__grid__code", "building__code", "number")
     )
+    return fill_entrances(community, entrances, per_entrance, limit, seed, today)
+
+
+def _visits(qs: QuerySet[Household], rnd: random.Random, today: date) -> None:
+    """Visit history by care level, some of it late, so the due list looks real."""
+    households = list(qs.select_related("care_level").order_by("pk"))
     visits = []
     by_outcome: dict[tuple[date, date], list[int]] = defaultdict(list)
     for h in households:
