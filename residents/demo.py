@@ -16,7 +16,7 @@ from grids.models import Entrance, Level, Region
 from residents import crypto
 from residents.defaults import defaults_ensure
 from residents.identity import check_digit
-from residents.models import Household, Relation, Tag, Visit, VisitKind
+from residents.models import Household, Person, Relation, Tag, Visit, VisitKind
 from residents.registers import RowPlan, rows_write
 
 BAOCUI = "120113004013"
@@ -127,11 +127,27 @@ def fill_entrances(
                     continue
                 plans.extend(_household_rows(rnd, ppl, e, floor, f"{floor}{d:02d}", today, tags))
                 households += 1
-    for p in plans:
-        p.id_hmac = crypto.blind_index("id", p.id_number)
+    _unique_numbers(plans, ppl)
     rows_write(None, plans, today)
     _visits(Household.objects.filter(entrance__in=entrances), rnd, today)
     return households
+
+
+def _unique_numbers(plans: list[RowPlan], ppl: _People) -> None:
+    """Identity numbers are unique across the city: draw again any already registered."""
+    pending = plans
+    while pending:
+        for p in pending:
+            p.id_hmac = crypto.blind_index("id", p.id_number)
+        taken: set[str] = set()
+        keys = [p.id_hmac for p in pending if p.id_hmac]
+        for i in range(0, len(keys), 2000):
+            taken.update(Person.objects.filter(id_hmac__in=keys[i:i + 2000])
+                         .values_list("id_hmac", flat=True))
+        pending = [p for p in pending if p.id_hmac in taken]
+        for p in pending:
+            assert p.birth_date is not None
+            p.id_number = ppl.id_number(p.birth_date, p.sex == "M")
 
 
 def _fill(community: Region, per_entrance: tuple[int, int] | None, limit: int | None,

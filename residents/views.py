@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -105,6 +106,8 @@ def situation_map(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "residents/map.html", {
         "community": community, "blocks": blocks, "levels": levels, "colors": colors,
         "points": points, "total": sum(b.households for b in blocks),
+        # One reverse() for the page rather than one per door (2,000 doors).
+        "household_base": reverse("residents:household", args=[0])[:-2],
     })
 
 
