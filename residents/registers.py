@@ -287,9 +287,10 @@ def _check_existing(user: Any, plans: list[RowPlan], errors: list[CellError]) ->
     visible = people_visible_to(user)
     for i in range(0, len(keys), 2000):
         chunk = keys[i:i + 2000]
-        mine = set(visible.filter(id_hmac__in=chunk).values_list("pk", flat=True))
+        own = set(visible.filter(id_hmac__in=chunk).values_list("pk", flat=True))
         for pk, key in Person.objects.filter(id_hmac__in=chunk).values_list("pk", "id_hmac"):
-            found[key] = (pk, pk in mine)
+            if key:
+                found[key] = (pk, pk in own)
     for plan in plans:
         hit = found.get(plan.id_hmac or "")
         if hit is None:

@@ -169,11 +169,13 @@ def situation_map(user: Any, community: Region) -> list[BuildingBlock]:
             floors = by_entrance.get(e.pk, {})
             block.entrances.append(EntranceBlock(e.pk, e.name, list(floors.items())))
             for doors in floors.values():
-                for _door, _pk, rank, party in doors:
+                for _door, _pk, level_rank, party in doors:
                     block.households += 1
                     block.party += int(party)
-                    if rank is not None and (block.darkest is None or rank < block.darkest):
-                        block.darkest = rank
+                    if level_rank is not None and (
+                        block.darkest is None or level_rank < block.darkest
+                    ):
+                        block.darkest = level_rank
         blocks.append(block)
     return blocks
 

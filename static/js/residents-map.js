@@ -22,7 +22,10 @@
     var marker = L.circleMarker([p.lat, p.lng], {
       radius: 9, color: "#222", weight: p.party ? 3 : 1, fillColor: p.color, fillOpacity: 0.95
     }).addTo(map);
-    marker.bindTooltip(label(p), { direction: "top" });
+    // Few buildings: name them on the map; many: on hover/tap only.
+    marker.bindTooltip(label(p), {
+      direction: "top", permanent: points.length <= 40, className: "bld-label"
+    });
     marker.on("click", function () {
       var target = document.getElementById("b-" + p.id);
       if (target) { target.scrollIntoView({ behavior: "smooth" }); }

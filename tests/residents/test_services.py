@@ -6,6 +6,7 @@ import io
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.http import Http404
@@ -196,3 +197,12 @@ def test_the_access_log_cannot_be_edited_in_the_admin(
     assert c.post(reverse("admin:residents_accesslog_delete", args=[row.pk]),
                   {"post": "yes"}).status_code == 403
     assert AccessLog.objects.filter(purpose="核实").count() == 1 and log.person == person
+
+
+def test_missing_keys_fail_loudly_at_first_use(place: Place, settings: object) -> None:
+    settings.RESIDENTS_KEYS = []  # type: ignore[attr-defined]
+    crypto.reset_keys()
+    household = make_household(place.entrance)
+    with pytest.raises(ImproperlyConfigured):
+        make_person(household, seq=17)
+    assert Person.objects.count() == 0
