@@ -32,6 +32,7 @@ def _median_ms(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
 
 def main() -> None:
     setup_django()
+    # Imported here, not at the top: Django must be configured (setup_django) first.
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
