@@ -452,8 +452,11 @@ def visit_record(
     if next_suggested_on is not None and next_suggested_on <= visited_on:
         raise ResidentError(_("建议下次走访日期应晚于本次走访"), field="next_suggested_on")
     with transaction.atomic():
-        household = Household.objects.select_for_update().select_related("care_level").get(
-            pk=household.pk
+        # Lock the household row only (care_level is the nullable side of an outer join).
+        household = (
+            Household.objects.select_for_update(of=("self",))
+            .select_related("care_level")
+            .get(pk=household.pk)
         )
         visit = Visit.objects.create(
             household=household, worker=actor, visited_on=visited_on, kind=kind,
