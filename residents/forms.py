@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reports.models import Category
-from residents.models import CareLevel, Tag, VisitKind
+from residents.models import CareLevel, Presence, Relation, Tag, VisitKind
 
 
 def _date() -> forms.DateInput:
@@ -107,3 +107,16 @@ class ExportForm(forms.Form):
 
 class SearchForm(forms.Form):
     id_number = forms.CharField(label=_("身份证号"), max_length=18, min_length=18)
+
+
+class MemberForm(forms.Form):
+    name = forms.CharField(label=_("姓名"), max_length=32)
+    relation = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices)
+    id_number = forms.CharField(label=_("身份证号"), max_length=18, required=False)
+    phone = forms.CharField(label=_("联系电话"), max_length=16, required=False)
+    presence = forms.ChoiceField(label=_("居住状态"), choices=Presence.choices)
+    moved_in_on = forms.DateField(label=_("迁入日期"), required=False, widget=_date())
+
+
+class EraseForm(forms.Form):
+    confirm = forms.BooleanField(label=_("确认删除此人的个人信息（不可恢复）"))

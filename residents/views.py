@@ -25,7 +25,9 @@ from residents import registers, selectors, services
 from residents.errors import ResidentError
 from residents.forms import (
     CaseForm,
+    EraseForm,
     ExportForm,
+    MemberForm,
     OverrideForm,
     PurposeForm,
     SearchForm,
@@ -128,8 +130,36 @@ def household(request: HttpRequest, pk: int) -> HttpResponse:
         "h": h, "members": members, "form": form, "levels": selectors.care_levels(),
         "visits": selectors.visits_of(h), "wishes": list(h.wishes.order_by("-created_at")),
         "changes": list(h.changes.select_related("actor")[:30]),
-        "case_form": CaseForm(), "claim_form": WishClaimForm(),
+        "case_form": CaseForm(), "claim_form": WishClaimForm(), "member_form": MemberForm(),
     })
+
+
+@residents_page
+def member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    h = selectors.get_household_for_user(request.user, pk)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_add(actor=request.user, household=h, **form.cleaned_data)
+            messages.success(request, _("成员已添加"))
+            return redirect("residents:household", pk=h.pk)
+        except ResidentError as e:
+            _form_error(form, e)
+    return render(request, "residents/member_form.html", {"h": h, "form": form},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@residents_page
+def person_erase(request: HttpRequest, pk: int) -> HttpResponse:
+    p = selectors.get_person_for_user(request.user, pk)
+    household_id = p.household_id
+    if not EraseForm(request.POST).is_valid():
+        messages.error(request, _("请勾选确认后再删除"))
+        return redirect("residents:person", pk=p.pk)
+    services.person_erase(actor=request.user, person=p)
+    messages.success(request, _("已删除此人的个人信息，仅保留匿名统计"))
+    return redirect("residents:household", pk=household_id)
 
 
 @residents_page
@@ -147,6 +177,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
             _form_error(form, e)
     return render(request, "residents/person.html", {
         "p": p, "form": form, "purpose_form": PurposeForm(), "full": None,
+        "erase_form": EraseForm(),
         "tags": p.tags.select_related("tag", "tagged_by"),
     })
 
@@ -168,7 +199,7 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
             _form_error(purpose_form, e)
     tags = list(Tag.objects.filter(derived=False))
     return render(request, "residents/person.html", {
-        "p": p, "full": full, "purpose_form": purpose_form,
+        "p": p, "full": full, "purpose_form": purpose_form, "erase_form": EraseForm(),
         "form": TagsForm(tags=tags, current={t.tag_id: t.grade for t in p.tags.all()}),
         "tags": p.tags.select_related("tag", "tagged_by"),
     }, status=200 if full else 400)

@@ -18,6 +18,7 @@ from residents import crypto, selectors, services
 from residents.errors import ResidentError
 from residents.identity import IdentityError, mask_id, mask_phone, parse_id_number
 from residents.models import AccessLog, Change, ChangeKind, Person
+from tests.conftest import City
 from tests.residents.conftest import Place, id_number, make_household, make_person
 
 
@@ -206,3 +207,13 @@ def test_missing_keys_fail_loudly_at_first_use(place: Place, settings: object) -
     with pytest.raises(ImproperlyConfigured):
         make_person(household, seq=17)
     assert Person.objects.count() == 0
+
+
+def test_moving_a_household_keeps_history(place: Place, worker: User, city: City) -> None:
+    household = make_household(place.entrance, door="101")
+    services.household_move(actor=worker, household=household,
+                            entrance=place.neighbour_entrance, floor=3, door="302")
+    change = Change.objects.get(kind=ChangeKind.MOVED)
+    assert (household.grid, change.actor, change.before["door"], change.after["door"]) == (
+        city.neighbour_grid, worker, "101", "302"
+    )

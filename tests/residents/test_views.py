@@ -183,3 +183,51 @@ def test_export_is_refused_to_a_grid_worker_and_logged_for_street_staff(
 def test_the_levels_stylesheet_colours_every_level(worker: User) -> None:
     css = _client(worker).get(reverse("residents:levels_css")).content.decode()
     assert ".lv-1{background:#7f0000;color:#fff" in css and css.count(".lv-") == 7
+
+
+def test_adding_a_member_with_a_bad_check_digit_is_refused_in_chinese(
+    place: Place, worker: User
+) -> None:
+    h = make_household(place.entrance)
+    bad = id_number(71)[:17] + ("0" if id_number(71)[17] != "0" else "1")
+    data = {"name": "刘桂英", "relation": "head", "id_number": bad, "phone": "",
+            "presence": "here"}
+    response = _client(worker).post(reverse("residents:member_add", args=[h.pk]), data)
+    assert response.status_code == 400
+    assert "身份证号校验位错误" in response.content.decode()
+    assert Person.objects.count() == 0
+    data["id_number"] = id_number(71)
+    _client(worker).post(reverse("residents:member_add", args=[h.pk]), data)
+    assert Person.objects.get().birth_date == date(1945, 3, 12)
+
+
+def test_erasing_a_person_from_the_page_needs_a_confirmation(
+    place: Place, worker: User, neighbour_worker: User
+) -> None:
+    p = make_person(make_household(place.entrance), seq=73)
+    url = reverse("residents:person_erase", args=[p.pk])
+    assert _client(neighbour_worker).post(url, {"confirm": "on"}).status_code == 404
+    _client(worker).post(url, {})
+    p.refresh_from_db()
+    assert p.erased_at is None
+    _client(worker).post(url, {"confirm": "on"})
+    p.refresh_from_db()
+    assert (p.erased_at is not None, p.name, p.id_cipher) == (True, "", "")
+
+
+def test_import_progress_and_errors_sheet_belong_to_the_uploader(
+    place: Place, worker: User, neighbour_worker: User, city: City
+) -> None:
+    c = _client(worker)
+    bad = ["1", "1", "", "101", "户主", "", "", "", "", "", "在住", "", ""]
+    response = c.post(reverse("residents:registers"),
+                      {"community": city.community.pk, "file": _sheet([bad])})
+    job_id = int(response["Location"].rstrip("/").split("/")[-1])
+    sheet = load_workbook(io.BytesIO(
+        c.get(reverse("residents:import_errors", args=[job_id])).content)).active
+    assert [c.value for c in sheet[2]] == [2, "姓名", "姓名不能为空"]
+    assert c.get(reverse("residents:import_progress", args=[job_id])).json()["status"] == (
+        "previewed"
+    )
+    other = _client(neighbour_worker)
+    assert other.get(reverse("residents:import_progress", args=[job_id])).status_code == 404
