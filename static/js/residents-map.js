@@ -12,9 +12,12 @@
     if (cfg.subdomains) { opts.subdomains = cfg.subdomains; }
     L.tileLayer(cfg.tileUrl, opts).addTo(map);
   }
+  var named = points.length <= 40;
   function label(p) {
+    // Few buildings: a short permanent label; many: the details on hover/tap.
     var span = document.createElement("span");
-    span.textContent = p.name + " · " + p.households + " 户" + (p.party ? " · 党员户 " + p.party : "");
+    span.textContent = named ? p.name :
+      p.name + " · " + p.households + " 户" + (p.party ? " · 党员户 " + p.party : "");
     return span;
   }
   var bounds = [];
@@ -22,10 +25,7 @@
     var marker = L.circleMarker([p.lat, p.lng], {
       radius: 9, color: "#222", weight: p.party ? 3 : 1, fillColor: p.color, fillOpacity: 0.95
     }).addTo(map);
-    // Few buildings: name them on the map; many: on hover/tap only.
-    marker.bindTooltip(label(p), {
-      direction: "top", permanent: points.length <= 40, className: "bld-label"
-    });
+    marker.bindTooltip(label(p), { direction: "top", permanent: named, className: "bld-label" });
     marker.on("click", function () {
       var target = document.getElementById("b-" + p.id);
       if (target) { target.scrollIntoView({ behavior: "smooth" }); }
@@ -33,7 +33,7 @@
     bounds.push([p.lat, p.lng]);
   });
   if (bounds.length) {
-    map.fitBounds(bounds, { padding: [20, 20], maxZoom: 18 });
+    map.fitBounds(bounds, { padding: [60, 60], maxZoom: 18 });
   } else {
     map.setView(cfg.center, cfg.zoom);
   }
