@@ -68,11 +68,14 @@ _WORKER_PAGES = [
     ("reports:file", pgettext_lazy("nav", "上报问题")),
     ("reports:mine", pgettext_lazy("nav", "我的上报")),
     ("reports:verify_queue", pgettext_lazy("nav", "待核查")),
+    ("residents:index", pgettext_lazy("nav", "民情")),
+    ("residents:due", pgettext_lazy("nav", "本周走访")),
 ]
 _CENTER_PAGES = [
     ("reports:triage", pgettext_lazy("nav", "分拨台")),
     ("reports:board", pgettext_lazy("nav", "案件总览")),
     ("reports:overdue", pgettext_lazy("nav", "督办与审批")),
+    ("residents:index", pgettext_lazy("nav", "民情")),
 ]
 WORK_PAGES: dict[str, list[tuple[str, Any]]] = {
     Role.GRID_WORKER: _WORKER_PAGES,

@@ -145,6 +145,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Reports filed while the broker was down are routed within a minute of its return.
     "sweep-unrouted": {"task": "reports.tasks.sweep_unrouted", "schedule": ROUTING_SWEEP_SECONDS},
     "sweep-overdue": {"task": "reports.tasks.sweep_overdue", "schedule": OVERDUE_SWEEP_SECONDS},
+    # Manual care levels whose expiry has passed fall back to the level the tags give.
+    "residents-expire-overrides": {
+        "task": "residents.tasks.expire_care_overrides",
+        "schedule": 3600.0,
+    },
 }
 # Extra notification transports (dotted paths of callables taking a Notification).
 NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
@@ -168,6 +173,28 @@ GRID_IMPORT_MAX_VERTICES = envint("GRID_IMPORT_MAX_VERTICES", 2_000_000)
 GRID_BOUNDARY_TOLERANCE = envfloat("GRID_BOUNDARY_TOLERANCE", 0.01)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Residents' personal data (docs/personal-data.md). RESIDENTS_KEYS: comma-separated Fernet
+# keys, newest first (the first encrypts, all decrypt, so keys can be rotated);
+# RESIDENTS_HMAC_KEY keys the hashes used for exact search and uniqueness. Both accept
+# *_FILE. With DEBUG on a development key is used; with DEBUG off a missing key fails
+# loudly the first time residents' data is read or written.
+RESIDENTS_KEYS = envlist("RESIDENTS_KEYS", []) or [
+    k.strip() for k in envsecret("RESIDENTS_KEYS").split(",") if k.strip()
+]
+RESIDENTS_HMAC_KEY = envsecret("RESIDENTS_HMAC_KEY")
+if DEBUG and not RESIDENTS_KEYS:
+    RESIDENTS_KEYS = ["ZGV2LW9ubHktcmVzaWRlbnRzLWtleS0wMTIzNDU2Nzg="]
+if DEBUG and not RESIDENTS_HMAC_KEY:
+    RESIDENTS_HMAC_KEY = "dev-only-residents-hmac-key"
+# Roles that may export registers with full identity and phone numbers.
+RESIDENTS_EXPORT_ROLES = envlist(
+    "RESIDENTS_EXPORT_ROLES", ["grid_head", "street_staff", "district_staff", "admin"]
+)
+# Register uploads: above this many rows the import runs as a background task.
+RESIDENTS_IMPORT_SYNC_ROWS = envint("RESIDENTS_IMPORT_SYNC_ROWS", 2000)
+RESIDENTS_IMPORT_MAX_ROWS = envint("RESIDENTS_IMPORT_MAX_ROWS", 20000)
+RESIDENTS_IMPORT_MAX_BYTES = envint("RESIDENTS_IMPORT_MAX_BYTES", 8 * 1024 * 1024)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

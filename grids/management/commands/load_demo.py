@@ -49,6 +49,7 @@ class Command(BaseCommand):
         # The work calendar (chinese-calendar years) and the case catalogue and rules.
         call_command("seed_calendar", stdout=self.stdout)
         call_command("load_demo_reports", stdout=self.stdout)
+        call_command("load_demo_residents", stdout=self.stdout)
         self.stdout.write(
             _(
                 "区划：新建 %(created)s，更新 %(updated)s，未变 %(unchanged)s；"
