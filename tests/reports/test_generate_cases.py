@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
+from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -82,8 +83,8 @@ def test_every_case_has_a_consistent_timeline(generated: str) -> None:
         assert events[0].kind in (EventKind.FILED, EventKind.SELF_HANDLED)
         assert events[0].at == report.created_at
         assert events[-1].to_state == report.state, report.number
-        assert all(a.at < b.at for a, b in zip(events, events[1:], strict=False))
-        assert all(a.to_state == b.from_state for a, b in zip(events, events[1:], strict=False))
+        assert all(a.at < b.at for a, b in pairwise(events))
+        assert all(a.to_state == b.from_state for a, b in pairwise(events))
         assert report.updated_at == events[-1].at
 
 
@@ -152,7 +153,7 @@ def test_a_second_run_adds_cases_with_new_numbers(generated: str) -> None:
 def test_it_refuses_a_database_with_real_users(db: None) -> None:
     UserFactory(username="zhangxin")
 
-    with pytest.raises(CommandError, match="非生成的用户.*--force"):
+    with pytest.raises(CommandError, match=r"非生成的用户.*--force"):
         generate()
 
     assert not Report.objects.exists()

@@ -49,7 +49,10 @@ class Command(BaseCommand):
         except GenerationRefused as e:
             raise CommandError(str(e)) from e
         self.stdout.write(
-            _("已生成案件 %(cases)s 件、流转记录 %(events)s 条、新建区划 %(regions)s 个，用时 %(s).1f 秒")
+            _(
+                "已生成案件 %(cases)s 件、流转记录 %(events)s 条、"
+                "新建区划 %(regions)s 个，用时 %(s).1f 秒"
+            )
             % {
                 "cases": result.cases,
                 "events": result.events,
