@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 "cases": result.cases,
                 "events": result.events,
                 "regions": result.regions_created,
-                "s": result.seconds,
+                "s": result.seconds + result.world_seconds,
             }
         )
         self.stdout.write(f"cases_per_s: {result.per_second:.0f} cases/s")
