@@ -591,7 +591,7 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        qs = self.object_list
+        qs: QuerySet[Any] = self.object_list  # type: ignore[assignment]
         exact = qs.order_by()[: COUNT_CAP + 1].count()
         if exact <= COUNT_CAP:
             return int(exact)

@@ -295,9 +295,9 @@ def prepare_world(shape: TreeShape) -> tuple[World, int]:
         standards.setdefault(std.category_id, std)
     minors = []
     for cat in Category.objects.filter(parent__isnull=False, is_active=True).order_by("code"):
-        std = standards.get(cat.pk)
-        limit = _limit(std.limit_amount, std.limit_unit) if std else timedelta(days=7)
-        minors.append((cat.pk, std.pk if std else None, limit))
+        first = standards.get(cat.pk)
+        limit = _limit(first.limit_amount, first.limit_unit) if first else timedelta(days=7)
+        minors.append((cat.pk, first.pk if first else None, limit))
     stage = {s.stage: _limit(s.amount, s.unit) for s in StageLimit.objects.all()}
     for name in (Stage.ACCEPT, Stage.DISPATCH, Stage.VERIFY):
         stage.setdefault(name, timedelta(minutes=15))
@@ -336,6 +336,14 @@ _DESCRIPTIONS = ["楼顶长出小树", "路灯倾斜", "雨水井堵塞", "绿�
                  "井盖缺失", "占道经营", "违规张贴小广告", "共享单车乱停放", "楼道堆物"]
 _OPEN_STOPS = [State.REPORTED, State.ACCEPTED, State.TRANSFERRED, State.DISPATCHED,
                State.ACKNOWLEDGED, State.HANDLED, State.VERIFIED]
+
+
+# The deadline of the stage running in each open state (as workflow._RUNNING).
+_DUE_FIELD: dict[str, str] = {
+    State.REPORTED: "accept_due", State.ACCEPTED: "dispatch_due",
+    State.TRANSFERRED: "dispatch_due", State.DISPATCHED: "handle_due",
+    State.ACKNOWLEDGED: "handle_due", State.HANDLED: "verify_due",
+}
 
 
 class _Stop(Exception):
@@ -637,11 +645,7 @@ class CaseMaker:
     def _flag_overdue(self) -> None:
         """The periodic sweep would have flagged an open case past its running deadline."""
         row = self.row
-        due_field = {
-            State.REPORTED: "accept_due", State.ACCEPTED: "dispatch_due",
-            State.TRANSFERRED: "dispatch_due", State.DISPATCHED: "handle_due",
-            State.ACKNOWLEDGED: "handle_due", State.HANDLED: "verify_due",
-        }.get(self.state)
+        due_field = _DUE_FIELD.get(self.state)
         if due_field is None or row["suspended"]:
             return
         due = row[due_field]
@@ -658,7 +662,7 @@ class CaseMaker:
 
 def _columns(model: type[models.Model]) -> list[tuple[str, str]]:
     """(attname, column) of every concrete field, in table order."""
-    return [(f.attname, f.column) for f in model._meta.concrete_fields]
+    return [(f.attname, str(f.column)) for f in model._meta.concrete_fields]
 
 
 REPORT_COLS = [name for name, _col in _columns(Report)]
@@ -686,7 +690,7 @@ class Writer:
         # generated timestamps.
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         fields = [by_attname[a] for a in attnames]
-        names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
         sql = (f"INSERT INTO {model._meta.db_table} ({names}) "
                f"VALUES ({', '.join(['%s'] * len(fields))})")
 
@@ -736,7 +740,7 @@ def _create_indexes(definitions: list[str]) -> None:
 
 
 def _next_id(model: type[models.Model]) -> int:
-    return int(model.objects.aggregate(m=models.Max("pk"))["m"] or 0) + 1
+    return int(model._default_manager.aggregate(m=models.Max("pk"))["m"] or 0) + 1
 
 
 def _reset_sequences(models_: list[type[models.Model]]) -> None:
