@@ -418,3 +418,33 @@ def test_the_case_list_only_sorts_by_indexed_columns(
 
     # number and created_at headers are links that sort; state, category … are not.
     assert listing.count('class="sortable') == 2
+
+
+def test_a_centers_case_list_costs_the_same_at_n_and_2n_rows(
+    client: Client, city: City, catalog: Catalog, staff: User, admin_user: User,
+    django_assert_num_queries: object,
+) -> None:
+    def add(i: int) -> None:
+        report = make_report(city, catalog.garbage, admin_user, f"HP-{i}")
+        Report.objects.filter(pk=report.pk).update(
+            grid=city.other_grid, community=city.other_community, street=city.other_street,
+            district=city.other_district,
+        )
+
+    url = reverse("admin:reports_report_changelist")
+    for i in range(5):
+        add(i)
+    client.force_login(staff)
+    client.get(url)
+
+    # session, user, the staff member's user and group permissions, assignments (scope),
+    # the capped count, the page, the calendar's revision and the stage limits.
+    with django_assert_num_queries(9) as small:  # type: ignore[operator]
+        response = client.get(url)
+    for i in range(5, 10):
+        add(i)
+    with django_assert_num_queries(len(small.captured_queries)):  # type: ignore[operator]
+        again = client.get(url)
+
+    assert response.content.decode().count(">HP-") == 5
+    assert again.content.decode().count(">HP-") == 10
