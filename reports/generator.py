@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from math import ceil, sqrt
@@ -355,7 +355,7 @@ class Batch:
     reports: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     photos: list[tuple[Any, ...]] = field(default_factory=list)
-    requests: list[tuple[Any, ...]] = field(default_factory=list)
+    requests: list[list[Any]] = field(default_factory=list)
 
 
 # Column orders of the tuples above (attnames).
@@ -611,31 +611,32 @@ class CaseMaker:
 
     def _time_requests(self, kind: str, handler: int, center: int,
                        handle_limit: timedelta) -> None:
+        """A request and the center's decision; a history that ends in between leaves the
+        request pending, as the workflow would."""
         row = self.row
         self._step(600, 86400)
-        asked = self.t
-        if kind == RequestKind.EXTENSION:
-            self._event(EventKind.EXTENSION_REQUESTED, handler, note="需协调多个部门")
-            self._step(600, 4 * 3600)
-            grant = self.rng.random() < 0.8
+        extension = kind == RequestKind.EXTENSION
+        reason = "需协调多个部门" if extension else "需等待专项资金"
+        until = None if extension else self.t + timedelta(days=30)
+        request: list[Any] = [self.report_id, kind, RequestStatus.PENDING, reason, until,
+                              handler, None, "", self.t, None]
+        self.batch.requests.append(request)  # a list: the decision fills it in below
+        self._event(EventKind.EXTENSION_REQUESTED if extension else
+                    EventKind.SUSPENSION_REQUESTED, handler, note=reason)
+        self._step(600, 4 * 3600)
+        grant = not extension or self.rng.random() < 0.8
+        request[2] = RequestStatus.GRANTED if grant else RequestStatus.REFUSED
+        request[6], request[7], request[9] = center, "" if grant else "理由不充分", self.t
+        if extension:
             if grant:
                 row["handle_due"] = row["handle_due"] + handle_limit
                 row["extension_count"] += 1
             self._event(EventKind.EXTENSION_GRANTED if grant else EventKind.EXTENSION_REFUSED,
-                        center, note="" if grant else "理由不充分")
-            self.batch.requests.append((
-                self.report_id, kind, RequestStatus.GRANTED if grant else RequestStatus.REFUSED,
-                "需协调多个部门", None, handler, center, "" if grant else "理由不充分", asked,
-                self.t))
+                        center, note=request[7])
             return
-        until = self.t + timedelta(days=30)
-        self._event(EventKind.SUSPENSION_REQUESTED, handler, note="需等待专项资金")
-        self._step(600, 4 * 3600)
         row.update(suspended=True, suspension_used=True, suspended_at=self.t,
                    suspended_until=until)
         self._event(EventKind.SUSPENSION_GRANTED, center)
-        self.batch.requests.append((self.report_id, kind, RequestStatus.GRANTED, "需等待专项资金",
-                                    until, handler, center, "", asked, self.t))
         paused_from = self.t
         self._step(86400, 30 * 86400)
         row["handle_due"] = row["handle_due"] + (self.t - paused_from)
@@ -675,7 +676,7 @@ class Writer:
         self.pg = connection.vendor == "postgresql"
 
     def _copy(self, model: type[models.Model], attnames: Iterable[str],
-              rows: Iterable[tuple[Any, ...]]) -> None:
+              rows: Iterable[Sequence[Any]]) -> None:
         cols = dict(_columns(model))
         names = ", ".join(connection.ops.quote_name(cols[a]) for a in attnames)
         with connection.cursor() as cursor:
@@ -685,7 +686,7 @@ class Writer:
                     copy.write_row(row)
 
     def _insert(self, model: type[models.Model], attnames: tuple[str, ...] | list[str],
-                rows: Iterable[tuple[Any, ...]]) -> None:
+                rows: Iterable[Sequence[Any]]) -> None:
         # Plain INSERTs rather than bulk_create: auto_now fields would overwrite the
         # generated timestamps.
         by_attname = {f.attname: f for f in model._meta.concrete_fields}

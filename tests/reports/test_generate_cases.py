@@ -99,6 +99,13 @@ def test_the_fields_match_what_the_workflow_would_set(generated: str) -> None:
     assert not dispatched.filter(handle_due=None).exists()
     assert not dispatched.filter(dispatch_level="").exists()
     assert not Report.objects.filter(state=State.MERGED, merged_into=None).exists()
+    assert TimeRequest.objects.count() == ReportEvent.objects.filter(
+        kind__in=[EventKind.EXTENSION_REQUESTED, EventKind.SUSPENSION_REQUESTED]
+    ).count()
+    assert TimeRequest.objects.exclude(status="pending").count() == ReportEvent.objects.filter(
+        kind__in=[EventKind.EXTENSION_GRANTED, EventKind.EXTENSION_REFUSED,
+                  EventKind.SUSPENSION_GRANTED, EventKind.SUSPENSION_REFUSED]
+    ).count()
     for report in closed.exclude(closed_on_time=True):
         flags = [report.accept_on_time, report.dispatch_on_time, report.handle_on_time,
                  report.verify_on_time]
