@@ -104,6 +104,8 @@ def measure(label: str) -> dict[str, float]:
             samples.append((time.perf_counter() - start) * 1000)
         results[name] = p95(samples)
         metric(f"{name}_p95_{label}", results[name], "ms")
+        # The median too: on a shared machine one slow request moves the p95.
+        metric(f"{name}_p50_{label}", statistics.median(samples), "ms")
         if label != "10k" and os.environ.get("BENCH_EXPLAIN") == "1":
             explain_slowest(client, page)
     return results
