@@ -155,6 +155,7 @@ from reports.models import (  # noqa: E402
 from reports.resources import CONTENT_TYPES  # noqa: E402
 from reports.selectors import (  # noqa: E402
     report_clock,
+    reports_listed_for,
     reports_visible_to,
     stage_limits,
 )
@@ -664,6 +665,11 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         if request.user.is_superuser:
             return super().get_queryset(request)
+        # The list reads in index order; the change page keeps the plain selector.
+        if request.resolver_match is not None and request.resolver_match.url_name == (
+            "reports_report_changelist"
+        ):
+            return reports_listed_for(request.user)
         return reports_visible_to(request.user)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:

@@ -21,7 +21,7 @@ from reports.models import (
     State,
     TimeRequest,
 )
-from reports.selectors import reports_visible_to
+from reports.selectors import reports_listed_for, reports_visible_to
 from tests.factories import UserFactory
 
 SMALL_TREE = ["--districts", "2", "--streets", "2", "--communities", "2", "--grids", "3"]
@@ -193,3 +193,15 @@ def test_street_staff_see_exactly_their_streets_cases(generated: str) -> None:
 
     assert visible.count() == Report.objects.filter(street=street).count() > 0
     assert not visible.exclude(street=street).exists()
+
+
+def test_the_list_selector_shows_the_same_cases_as_the_scope(generated: str) -> None:
+    staff = User.objects.filter(assignments__role=Role.STREET_STAFF).order_by("pk").first()
+    worker = User.objects.filter(assignments__role=Role.GRID_WORKER).order_by("pk").first()
+    other = Report.objects.exclude(street=staff.assignments.get().region).first()
+    Report.objects.filter(pk=other.pk).update(reporter=staff)  # filed before a move
+
+    for user in (staff, worker):
+        listed = set(reports_listed_for(user).values_list("pk", flat=True))
+        assert listed == set(reports_visible_to(user).values_list("pk", flat=True))
+    assert other.pk in set(reports_listed_for(staff).values_list("pk", flat=True))

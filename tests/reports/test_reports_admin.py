@@ -438,8 +438,9 @@ def test_a_centers_case_list_costs_the_same_at_n_and_2n_rows(
     client.get(url)
 
     # session, user, the staff member's user and group permissions, assignments (scope),
-    # the capped count, the page, the calendar's revision and the stage limits.
-    with django_assert_num_queries(9) as small:  # type: ignore[operator]
+    # "did they file cases outside their street?", the capped count, the page, the
+    # calendar's revision and the stage limits.
+    with django_assert_num_queries(10) as small:  # type: ignore[operator]
         response = client.get(url)
     for i in range(5, 10):
         add(i)
@@ -448,3 +449,17 @@ def test_a_centers_case_list_costs_the_same_at_n_and_2n_rows(
 
     assert response.content.decode().count(">HP-") == 5
     assert again.content.decode().count(">HP-") == 10
+
+
+def test_a_center_still_lists_a_case_it_filed_outside_its_street(
+    client: Client, city: City, catalog: Catalog, staff: User, admin_user: User
+) -> None:
+    # Filed while the staff member worked in 万兴街道; they have moved to 新兴街道 since.
+    make_report(city, catalog.garbage, staff, "NK-20260101-0001")
+    make_report(city, catalog.garbage, admin_user, "NK-20260101-0002")
+    client.force_login(staff)
+
+    listing = page(client, reverse("admin:reports_report_changelist"))
+
+    assert ">NK-20260101-0001<" in listing
+    assert ">NK-20260101-0002<" not in listing
