@@ -482,6 +482,24 @@ class Report(models.Model):
             ),
             # the overdue sweep over open cases.
             models.Index(fields=["state", "is_overdue"], name="reports_overdue"),
+            # The case lists (admin changelist, newest first): each is read in index
+            # order and stops after one page, so it costs the same at 10k and 1M cases.
+            # Everyone's list; also the date filters (a range on created_at).
+            models.Index(fields=["-created_at", "-id"], name="reports_created_desc"),
+            # A street / district center's list, a department's list.
+            models.Index(fields=["street", "-created_at", "-id"], name="reports_street_created"),
+            models.Index(
+                fields=["district", "-created_at", "-id"], name="reports_district_created"
+            ),
+            models.Index(
+                fields=["department", "-created_at", "-id"], name="reports_dept_created"
+            ),
+            # The cases a user filed (every list includes them).
+            models.Index(
+                fields=["reporter", "-created_at", "-id"], name="reports_reporter_created"
+            ),
+            # A state filter on everyone's list.
+            models.Index(fields=["state", "-created_at", "-id"], name="reports_state_created"),
         ]
 
     def __str__(self) -> str:

@@ -43,11 +43,9 @@ from reports.sla import LimitUnit, SlaState, WorkCalendar
 from reports.workflow import allowed_actions, handle_limit, running_due, running_stage
 
 
-def reports_visible_to(user: Any) -> QuerySet[Report]:
-    """Cases visible to ``user``: by grid, community, street, district, department or region."""
+def _branches(user: Any) -> Q:
+    """Cases by the user's places and departments (not yet the cases they filed)."""
     scope = scope_for(user)
-    if scope.is_global:
-        return Report.objects.all()
     q = Q(pk__in=[])
     grids = [r.pk for r in scope.regions_for(Role.GRID_WORKER)]
     if grids:
@@ -67,6 +65,15 @@ def reports_visible_to(user: Any) -> QuerySet[Report]:
     leader_regions = scope.regions_for(Role.LEADER, Role.ADMIN)
     if leader_regions:
         q |= subtree_q(leader_regions, prefix="grid__")
+    return q
+
+
+def reports_visible_to(user: Any) -> QuerySet[Report]:
+    """Cases visible to ``user``: by grid, community, street, district, department or region."""
+    scope = scope_for(user)
+    if scope.is_global:
+        return Report.objects.all()
+    q = _branches(user)
     if getattr(user, "is_authenticated", False):
         q |= Q(reporter=user)
     return Report.objects.filter(q)
@@ -99,6 +106,25 @@ def rules_visible_to(user: Any) -> QuerySet[RoutingRule]:
     if not is_city_admin(user):
         rules = rules.exclude(region__level=Level.CITY)
     return rules
+def reports_listed_for(user: Any) -> QuerySet[Report]:
+    """The cases of ``reports_visible_to``, shaped for a newest-first list.
+
+    PostgreSQL cannot read ``street = S OR reporter = me`` in the order of one index, so
+    a centre's list would walk the whole city's newest cases to keep its street's. The
+    "cases I filed" branch is left out when it adds nothing — when every case the user
+    filed lies inside their other branches (one query over their own cases, on
+    ``reports_reporter_created``) — and the list reads ``reports_street_created`` (or its
+    district / department twin) in order."""
+    scope = scope_for(user)
+    if scope.is_global:
+        return Report.objects.all()
+    q = _branches(user)
+    if (
+        getattr(user, "is_authenticated", False)
+        and Report.objects.filter(reporter=user).exclude(q).exists()
+    ):
+        q |= Q(reporter=user)
+    return Report.objects.filter(q)
 
 
 def get_report_for_user(user: Any, pk: int | str) -> Report:
