@@ -41,7 +41,9 @@ lint: install
 		reports/workflow.py reports/routing.py reports/sla.py reports/calendar.py \
 		reports/selectors.py reports/services.py reports/events.py reports/tasks.py reports/photos.py \
 		reports/errors.py reports/effects.py reports/dispatching.py reports/fit.py \
-		reports/notifications.py
+		reports/notifications.py reports/generator.py \
+		residents/selectors.py residents/services.py residents/registers.py residents/crypto.py \
+		residents/identity.py
 	DEBUG=0 SECRET_KEY=lint-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ \
 		ALLOWED_HOSTS=example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
 
