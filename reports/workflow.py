@@ -25,7 +25,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from grids.models import Department, Role
@@ -145,7 +147,7 @@ class Transition:
 
     sources: frozenset[str]
     who: Callable[[Scope, Report], bool]
-    label: str
+    label: str | Promise  # lazy: shown in the reader's language
     system: bool = False
     guard: Callable[[Report], str | None] = _no_guard
 
@@ -157,37 +159,62 @@ _AT_DEPARTMENT = frozenset({State.DISPATCHED, State.ACKNOWLEDGED})
 # ``allowed_actions`` and ``_check`` both read it, so what the UI offers is what the
 # transition functions accept (tests/reports/test_allowed_actions.py walks it).
 TRANSITIONS: dict[str, Transition] = {
-    "accept": Transition(frozenset({State.REPORTED}), is_street_center, _("立案"), system=True),
-    "reject": Transition(frozenset({State.REPORTED}), is_street_center, _("不予立案")),
-    "merge": Transition(_TRIAGE, is_street_center, _("合并")),
+    "accept": Transition(
+        frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "立案"), system=True
+    ),
+    "reject": Transition(
+        frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "不予立案")
+    ),
+    "merge": Transition(_TRIAGE, is_street_center, pgettext_lazy("action", "合并")),
     "recategorize": Transition(
         frozenset({State.REPORTED, State.ACCEPTED, State.TRANSFERRED}),
         is_any_center,
-        _("更正类别/位置"),
+        pgettext_lazy("action", "更正类别/位置"),
     ),
     "dispatch": Transition(
-        frozenset({State.ACCEPTED, State.TRANSFERRED}), is_dispatcher, _("派遣"), system=True
+        frozenset({State.ACCEPTED, State.TRANSFERRED}),
+        is_dispatcher,
+        pgettext_lazy("action", "派遣"),
+        system=True,
     ),
-    "transfer_up": Transition(_TRIAGE, is_street_center, _("上报区级"), system=True),
-    "send_down": Transition(frozenset({State.TRANSFERRED}), is_district_center, _("退回街道")),
-    "acknowledge": Transition(frozenset({State.DISPATCHED}), is_handler, _("签收")),
-    "return": Transition(_AT_DEPARTMENT, is_handler, _("回退")),
-    "handle": Transition(frozenset({State.ACKNOWLEDGED}), is_handler, _("处置完毕")),
+    "transfer_up": Transition(
+        _TRIAGE, is_street_center, pgettext_lazy("action", "上报区级"), system=True
+    ),
+    "send_down": Transition(
+        frozenset({State.TRANSFERRED}), is_district_center, pgettext_lazy("action", "退回街道")
+    ),
+    "acknowledge": Transition(
+        frozenset({State.DISPATCHED}), is_handler, pgettext_lazy("action", "签收")
+    ),
+    "return": Transition(_AT_DEPARTMENT, is_handler, pgettext_lazy("action", "回退")),
+    "handle": Transition(
+        frozenset({State.ACKNOWLEDGED}), is_handler, pgettext_lazy("action", "处置完毕")
+    ),
     "request_extension": Transition(
-        _AT_DEPARTMENT, is_handler, _("申请延期"), guard=_extensions_left
+        _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请延期"), guard=_extensions_left
     ),
     "request_suspension": Transition(
-        _AT_DEPARTMENT, is_handler, _("申请挂账"), guard=_suspension_unused
+        _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请挂账"), guard=_suspension_unused
     ),
-    "decide_request": Transition(_AT_DEPARTMENT, is_dispatching_center, _("审批延期/挂账")),
-    "verify": Transition(frozenset({State.HANDLED}), is_grid_worker, _("核查")),
-    "close": Transition(frozenset({State.VERIFIED}), is_closer, _("结案")),
-    "urge": Transition(frozenset(OPEN_STATES), is_urger, _("督办")),
+    "decide_request": Transition(
+        _AT_DEPARTMENT, is_dispatching_center, pgettext_lazy("action", "审批延期/挂账")
+    ),
+    "verify": Transition(
+        frozenset({State.HANDLED}), is_grid_worker, pgettext_lazy("action", "核查")
+    ),
+    "close": Transition(frozenset({State.VERIFIED}), is_closer, pgettext_lazy("action", "结案")),
+    "urge": Transition(frozenset(OPEN_STATES), is_urger, pgettext_lazy("action", "督办")),
     # System transitions: the periodic sweep resumes suspensions and flags overdue cases.
     "resume": Transition(
-        _AT_DEPARTMENT, nobody, _("恢复计时"), system=True, guard=_is_suspended
+        _AT_DEPARTMENT,
+        nobody,
+        pgettext_lazy("action", "恢复计时"),
+        system=True,
+        guard=_is_suspended,
     ),
-    "mark_overdue": Transition(frozenset(OPEN_STATES), nobody, _("标记超期"), system=True),
+    "mark_overdue": Transition(
+        frozenset(OPEN_STATES), nobody, pgettext_lazy("action", "标记超期"), system=True
+    ),
 }
 
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from grids.selectors import scope_for
@@ -81,7 +81,7 @@ def _decide(c: Ctx, d: dict[str, Any]) -> Any:
 
 ACTIONS: dict[str, Action] = {
     "accept_dispatch": Action(
-        gettext_lazy("立案并派遣"),
+        pgettext_lazy("action", "立案并派遣"),
         "accept",
         _dispatch_form,
         lambda c, d: services.report_accept_and_dispatch(
@@ -90,7 +90,7 @@ ACTIONS: dict[str, Action] = {
         primary=True,
     ),
     "dispatch": Action(
-        gettext_lazy("派遣"),
+        pgettext_lazy("action", "派遣"),
         "dispatch",
         _dispatch_form,
         lambda c, d: workflow.report_dispatch(
@@ -99,19 +99,19 @@ ACTIONS: dict[str, Action] = {
         primary=True,
     ),
     "accept": Action(
-        gettext_lazy("仅立案"),
+        pgettext_lazy("action", "仅立案"),
         "accept",
         lambda c, data, files: f.NoteForm(data),
         lambda c, d: workflow.report_accept(c.report, actor=c.user, note=d["note"]),
     ),
     "reject": Action(
-        gettext_lazy("不予立案"),
+        pgettext_lazy("action", "不予立案"),
         "reject",
         lambda c, data, files: f.RejectForm(data),
         lambda c, d: workflow.report_reject(c.report, actor=c.user, reason=d["reason"]),
     ),
     "merge": Action(
-        gettext_lazy("合并"),
+        pgettext_lazy("action", "合并"),
         "merge",
         lambda c, data, files: f.MergeForm(
             data, candidates=selectors.merge_candidates(c.report)
@@ -121,7 +121,7 @@ ACTIONS: dict[str, Action] = {
         ),
     ),
     "recategorize": Action(
-        gettext_lazy("更正类别（重新分拨）"),
+        pgettext_lazy("action", "更正类别（重新分拨）"),
         "recategorize",
         lambda c, data, files: f.RecategorizeForm(data),
         lambda c, d: workflow.report_recategorize(
@@ -129,26 +129,26 @@ ACTIONS: dict[str, Action] = {
         ),
     ),
     "transfer_up": Action(
-        gettext_lazy("上报区级（吹哨）"),
+        pgettext_lazy("action", "上报区级（吹哨）"),
         "transfer_up",
         lambda c, data, files: f.NoteForm(data),
         lambda c, d: workflow.report_transfer_up(c.report, actor=c.user, note=d["note"]),
     ),
     "send_down": Action(
-        gettext_lazy("退回街道"),
+        pgettext_lazy("action", "退回街道"),
         "send_down",
         lambda c, data, files: f.ReasonForm(data),
         lambda c, d: workflow.report_send_down(c.report, actor=c.user, reason=d["reason"]),
     ),
     "acknowledge": Action(
-        gettext_lazy("签收"),
+        pgettext_lazy("action", "签收"),
         "acknowledge",
         lambda c, data, files: f.NoteForm(data),
         lambda c, d: workflow.report_acknowledge(c.report, actor=c.user, note=d["note"]),
         primary=True,
     ),
     "handle": Action(
-        gettext_lazy("处置完毕（反馈）"),
+        pgettext_lazy("action", "处置完毕（反馈）"),
         "handle",
         lambda c, data, files: f.HandleForm(data, files),
         lambda c, d: workflow.report_handle(
@@ -157,7 +157,7 @@ ACTIONS: dict[str, Action] = {
         primary=True,
     ),
     "request_extension": Action(
-        gettext_lazy("申请延期"),
+        pgettext_lazy("action", "申请延期"),
         "request_extension",
         lambda c, data, files: f.ReasonForm(data),
         lambda c, d: workflow.report_request_extension(
@@ -165,7 +165,7 @@ ACTIONS: dict[str, Action] = {
         ),
     ),
     "request_suspension": Action(
-        gettext_lazy("申请挂账"),
+        pgettext_lazy("action", "申请挂账"),
         "request_suspension",
         lambda c, data, files: f.SuspensionForm(data),
         lambda c, d: workflow.report_request_suspension(
@@ -173,20 +173,20 @@ ACTIONS: dict[str, Action] = {
         ),
     ),
     "return": Action(
-        gettext_lazy("回退（非本部门职责）"),
+        pgettext_lazy("action", "回退（非本部门职责）"),
         "return",
         lambda c, data, files: f.ReasonForm(data),
         lambda c, d: workflow.report_return(c.report, actor=c.user, reason=d["reason"]),
     ),
     "decide_request": Action(
-        gettext_lazy("审批延期/挂账申请"),
+        pgettext_lazy("action", "审批延期/挂账申请"),
         "decide_request",
         lambda c, data, files: f.DecideForm(data),
         _decide,
         primary=True,
     ),
     "verify": Action(
-        gettext_lazy("核查"),
+        pgettext_lazy("action", "核查"),
         "verify",
         lambda c, data, files: f.VerifyForm(data, files),
         lambda c, d: workflow.report_verify(
@@ -195,14 +195,14 @@ ACTIONS: dict[str, Action] = {
         primary=True,
     ),
     "close": Action(
-        gettext_lazy("结案"),
+        pgettext_lazy("action", "结案"),
         "close",
         lambda c, data, files: f.NoteForm(data),
         lambda c, d: workflow.report_close(c.report, actor=c.user, note=d["note"]),
         primary=True,
     ),
     "urge": Action(
-        gettext_lazy("督办"),
+        pgettext_lazy("action", "督办"),
         "urge",
         lambda c, data, files: f.UrgeForm(data),
         lambda c, d: workflow.report_urge(c.report, actor=c.user, note=d["note"]),
