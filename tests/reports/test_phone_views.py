@@ -209,8 +209,8 @@ def test_it_lists_my_reports_in_a_fixed_number_of_queries(
         file_report(worker, city, catalog.garbage)
     c = _client(worker)
     # session, user, scope (assignments), filing grids, reports with category/department/
-    # standard, calendar revision, stage limits.
-    with django_assert_num_queries(7):
+    # standard, calendar revision, stage limits, unread notices (bell).
+    with django_assert_num_queries(8):
         assert c.get(reverse("reports:mine")).status_code == 200
 
 
@@ -287,8 +287,8 @@ def test_it_lists_the_verify_queue_in_a_fixed_number_of_queries(
         _handled(city, catalog, worker, street_staff, street_department, street_handler)
     c = _client(worker)
     # session, user, scope, filing grids, cases, their result photos, calendar revision,
-    # stage limits.
-    with django_assert_num_queries(8):
+    # stage limits, unread notices (bell).
+    with django_assert_num_queries(9):
         assert c.get(reverse("reports:verify_queue")).status_code == 200
 
 
