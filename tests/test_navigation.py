@@ -44,8 +44,6 @@ def test_it_shows_the_bell_to_a_grid_worker(worker: User) -> None:
     assert 'name="language"' in html  # the language switch stays
 
 
-def test_it_shows_no_bell_to_a_leader(city: City) -> None:
-    leader = User.objects.create_user("leader", password="pw-123456")
-    assign(leader, Role.LEADER, region=city.street)
+def test_it_shows_no_bell_to_a_leader(leader: User) -> None:
     html = _get(leader, reverse("grids:workspace", args=["leader"]))
     assert 'id="bell"' not in html
