@@ -1,6 +1,7 @@
 """The source story in real browsers, from the phone to closure.
 
-张鑫 (grid worker) files from a 390 px phone with a photo and his GPS position; 万兴街道's
+张鑫 (grid worker) files from a 390 px phone with a photo and his GPS position (grid,
+building 25 and its entrance 3 filled in from /api/v1/locate); 万兴街道's
 center (wanxing) accepts and dispatches from its triage page; the department handler
 (zhifa), told by the bell, acknowledges in the inbox and handles with a result photo on
 the case page; 张鑫, told by the bell, checks on site on /m/verify/ and passes it; the
@@ -26,6 +27,7 @@ from grids.models import Department
 from reports.models import EventKind, Report, ReportEvent, RoutingRule, State
 from tests.conftest import City
 from tests.e2e.conftest import SCREENSHOTS, axe_violations
+from tests.factories import BuildingFactory, EntranceFactory
 from tests.reports import conftest as report_fixtures
 from tests.reports.conftest import Catalog
 
@@ -114,18 +116,22 @@ def garbage_rule(city: City, catalog: Catalog, street_department: Department) ->
 
 
 def test_it_runs_the_source_story_from_the_phone_to_closure(
-    worker_phone: Any, center_desk: Any, handler_desk: Any, live_server: Any,
+    worker_phone: Any, center_desk: Any, handler_desk: Any, live_server: Any, city: City,
     worker: User, street_staff: User, street_handler: User, garbage_rule: RoutingRule,
 ) -> None:
     base = live_server.url
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.1751, lat=39.1051)
+    EntranceFactory(building=b25, number="1", name="1门", lng=117.1745, lat=39.1051)
+    door3 = EntranceFactory(building=b25, number="3", name="3门", lng=117.1750, lat=39.1050)
 
     # 1. 张鑫 files on his phone: a photo, his GPS position, the category by pinyin.
     phone = worker_phone
     _log_in(phone, base, "zhangxin")
     phone.goto(f"{base}/m/file/")
     phone.wait_for_selector("#file-form[data-ready='1']")
+    # The grid, the nearest building and its nearest entrance come from /api/v1/locate.
     phone.wait_for_function(
-        "() => document.getElementById('place-status').textContent.includes('第六网格')"
+        "() => document.getElementById('place-status').textContent.includes('25号楼')"
     )
     phone.set_input_files("#photo-gallery", files=[_jpeg((90, 140, 60), "rubbish.jpg")])
     phone.wait_for_selector("#photo-list li img")
@@ -138,6 +144,7 @@ def test_it_runs_the_source_story_from_the_phone_to_closure(
     _wait_for(lambda: Report.objects.count() == 1)
     report = Report.objects.get()
     assert report.grid.name == "第六网格" and report.photos.count() == 1
+    assert report.building == b25 and report.entrance == door3
     assert report.lng is not None and abs(report.lng - HERE["longitude"]) < 1e-6
     phone.get_by_text(report.number).first.wait_for()
     _shot(phone, "story-2-mine")
