@@ -277,6 +277,7 @@ def _render_case(
     bound: ActionForm | None = None,
     error: str = "",
     status: int = 200,
+    open_action: str = "",
 ) -> HttpResponse:
     user = request.user
     allowed = workflow.allowed_actions(user, report)
@@ -315,6 +316,8 @@ def _render_case(
         "duplicates": _duplicates(user, report),
         "sightings": [e for e in timeline if e.kind == EventKind.SIGHTING],
         "pending": pending,
+        # ?open=<action> (the triage page's links) opens that form, so one click lands on it.
+        "open_action": open_action,
         "map_point": {"lat": report.lat, "lng": report.lng, "label": report.number}
         if report.lat is not None and report.lng is not None
         else None,
@@ -328,7 +331,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = selectors.get_report_for_user(request.user, pk)
     # Opening a case reads its notices.
     services.notification_mark_read(user=request.user, report=report)
-    return _render_case(request, report)
+    return _render_case(request, report, open_action=request.GET.get("open", ""))
 
 
 def _next_url(request: HttpRequest, report: Report) -> str:
