@@ -153,7 +153,7 @@ def test_it_runs_the_source_story_from_the_phone_to_closure(
     center = center_desk
     _log_in(center, base, "wanxing")
     center.get_by_role("link", name="分拨台").first.click()
-    row = center.locator("article", has_text=report.number)
+    row = center.locator(f"article[aria-labelledby=case-{report.pk}]")
     assert "建议派遣：万兴街道综合执法大队" in row.inner_text()
     _shot(center, "story-3-triage")
     row.get_by_role("button", name="立案并派遣").click()
