@@ -6,7 +6,9 @@ center (wanxing) accepts and dispatches from its triage page; the department han
 (zhifa), told by the bell, acknowledges in the inbox and handles with a result photo on
 the case page; 张鑫, told by the bell, checks on site on /m/verify/ and passes it; the
 center closes it. Each person has their own browser context and logs in through the login
-form. Screenshots go to docs/screens/story-*.png (docs/screens.md, "The story").
+form. Screenshots go to docs/screens/story-*.png (docs/screens.md, "The story"). A second
+test takes the rework path: the check fails with a reason and a photo, the handler is told
+and handles again, the second check passes.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from PIL import Image
 
 from accounts.models import User
 from grids.models import Department
+from reports import services, workflow
 from reports.models import EventKind, Report, ReportEvent, RoutingRule, State
 from tests.conftest import City
 from tests.e2e.conftest import SCREENSHOTS, axe_violations
 from tests.factories import BuildingFactory, EntranceFactory
 from tests.reports import conftest as report_fixtures
-from tests.reports.conftest import Catalog
+from tests.reports.conftest import Catalog, file_report, jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -226,3 +229,60 @@ def test_it_runs_the_source_story_from_the_phone_to_closure(
     timeline = center.locator(".timeline").inner_text()
     for step in ("上报", "自动分拨", "立案", "派遣", "签收", "处置完毕", "核查通过", "结案"):
         assert step in timeline
+
+
+def test_it_sends_a_case_back_for_rework_and_passes_it_the_second_time(
+    worker_phone: Any, handler_desk: Any, live_server: Any, city: City, catalog: Catalog,
+    worker: User, street_staff: User, street_handler: User, street_department: Department,
+) -> None:
+    base = live_server.url
+    report = file_report(worker, city, catalog.garbage, description="门口垃圾堆放",
+                         photos=[jpeg()])
+    workflow.report_accept(report, actor=street_staff)
+    workflow.report_dispatch(report, actor=street_staff, department=street_department)
+    workflow.report_acknowledge(report, actor=street_handler)
+    workflow.report_handle(report, actor=street_handler, note="已清理", photos=[jpeg()])
+    services.notification_mark_read(user=street_handler)  # the dispatch notice, read earlier
+
+    # On site the rubbish is still there: 不通过 with a reason and a photo.
+    phone = worker_phone
+    _log_in(phone, base, "zhangxin")
+    phone.goto(f"{base}/m/verify/")
+    phone.locator("li.case", has_text=report.number).get_by_role(
+        "link", name="不通过（返工）…").click()
+    phone.get_by_label("不通过（返工）").check()
+    phone.get_by_label("核查说明（不通过时必填）").fill("门口仍有两袋垃圾未清")
+    phone.get_by_label("现场照片（不通过时必传）").set_input_files(
+        files=[_jpeg((120, 90, 60), "still.jpg")]
+    )
+    _shot(phone, "story-rework-1-fail")
+    phone.get_by_role("button", name="提交核查结果").click()
+    phone.get_by_text(f"已提交核查结果：{report.number}").wait_for()
+    report.refresh_from_db()
+    assert report.state == State.ACKNOWLEDGED
+
+    # The handler is told (bell), sees the reason on the case page and handles it again.
+    dept = handler_desk
+    _log_in(dept, base, "zhifa")
+    assert "1 条未读" in _bell(dept)
+    dept.goto(f"{base}/cases/{report.pk}/")
+    assert "门口仍有两袋垃圾未清" in dept.locator(".timeline").inner_text()
+    handle = dept.locator("form[data-action='handle']")
+    handle.locator("textarea[name=note]").fill("已全部清运")
+    handle.locator("input[name=photos]").set_input_files(
+        files=[_jpeg((210, 210, 210), "clean.jpg")]
+    )
+    handle.get_by_role("button", name="处置完毕（反馈）").click()
+    dept.get_by_text(f"案件 {report.number}：处置完毕（反馈） 成功").wait_for()
+    _shot(dept, "story-rework-2-handled-again")
+
+    # Back on the phone, the worker passes it.
+    phone.goto(f"{base}/m/verify/")
+    phone.locator("li.case", has_text=report.number).get_by_role(
+        "button", name="核查通过").click()
+    phone.get_by_text(f"已提交核查结果：{report.number}").wait_for()
+    report.refresh_from_db()
+    assert report.state == State.VERIFIED
+    kinds = list(report.events.order_by("at", "pk").values_list("kind", flat=True))
+    assert kinds[-4:] == [EventKind.HANDLED, EventKind.REWORK, EventKind.HANDLED,
+                          EventKind.VERIFIED]
