@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,6 +280,24 @@ class GridIndex:
         best = min(candidates, key=lambda b: ((b[3] - lng) * kx) ** 2 + (b[4] - lat) ** 2)
         dist = math.hypot((best[3] - lng) * kx, best[4] - lat) * _M_PER_DEG
         return BuildingHit(id=best[0], number=best[1], name=best[2], distance_m=round(dist, 1))
+
+
+def nearest_point(
+    points: Iterable[tuple[int, float | None, float | None]], lng: float, lat: float
+) -> tuple[int, float] | None:
+    """(id, metres) of the nearest of ``points`` (id, lng, lat) that has a position, or None.
+
+    For a building's entrances: a handful of rows, equirectangular distance like
+    ``nearest_building``; entrances without coordinates are skipped."""
+    kx = math.cos(math.radians(lat))
+    best: tuple[int, float] | None = None
+    for pk, plng, plat in points:
+        if plng is None or plat is None:
+            continue
+        dist = math.hypot((plng - lng) * kx, plat - lat) * _M_PER_DEG
+        if best is None or dist < best[1]:
+            best = (pk, round(dist, 1))
+    return best
 
 
 def build_index() -> GridIndex:

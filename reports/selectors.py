@@ -546,7 +546,7 @@ def merge_candidates(report: Report, *, limit: int = 20) -> QuerySet[Report]:
         pk=report.pk
     )
     if report.lat is not None and report.lng is not None:
-        box = 0.005
+        box = MERGE_BOX_DEG
         qs = qs.filter(
             lat__range=(report.lat - box, report.lat + box),
             lng__range=(report.lng - box, report.lng + box),
@@ -562,3 +562,52 @@ def report_timeline(report: Report) -> list[ReportEvent]:
         .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.order_by("pk")))
         .order_by("at", "pk")
     )
+
+
+MERGE_BOX_DEG = 0.005  # about 500 m: the box merge_candidates searches
+
+
+def merge_candidates_for(
+    reports: list[Report], *, per_row: int = 8, cap: int = 1000
+) -> dict[int, list[Report]]:
+    """``merge_candidates`` for a page of rows in one query: for each row, its street's
+    open cases within about 500 m, same category first, then newest.
+
+    The query fetches at most ``cap`` of the newest candidates for the whole page, so a
+    row's list is a prefix of what ``merge_candidates`` (which the merge form checks
+    against) would offer, except in a street with more than ``cap`` open cases nearby."""
+    if not reports:
+        return {}
+    near = Q(pk__in=[])
+    for r in reports:
+        if r.lat is None or r.lng is None:
+            near |= Q(street_id=r.street_id)
+        else:
+            near |= Q(
+                street_id=r.street_id,
+                lat__range=(r.lat - MERGE_BOX_DEG, r.lat + MERGE_BOX_DEG),
+                lng__range=(r.lng - MERGE_BOX_DEG, r.lng + MERGE_BOX_DEG),
+            )
+    pool = list(
+        Report.objects.filter(near, state__in=OPEN_STATES)
+        .select_related("category")
+        .only("id", "number", "street_id", "lat", "lng", "description", "created_at",
+              "category__name", "category_id")
+        .order_by("-created_at", "-pk")[:cap]
+    )
+    out: dict[int, list[Report]] = {}
+    for r in reports:
+        hits = [
+            c for c in pool
+            if c.pk != r.pk and c.street_id == r.street_id and (
+                r.lat is None or r.lng is None or (
+                    c.lat is not None and c.lng is not None
+                    and abs(c.lat - r.lat) <= MERGE_BOX_DEG
+                    and abs(c.lng - r.lng) <= MERGE_BOX_DEG
+                )
+            )
+        ]
+        # Stable sort keeps newest first within each group, as merge_candidates orders.
+        hits.sort(key=lambda c: c.category_id != r.category_id)
+        out[r.pk] = hits[:per_row]
+    return out

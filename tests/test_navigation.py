@@ -37,7 +37,13 @@ def test_it_shows_a_person_with_two_roles_the_pages_of_both(
     assert "街道网格中心" in html and "处置部门" in html
 
 
-def test_it_shows_no_bell_to_a_grid_worker(worker: User) -> None:
+def test_it_shows_the_bell_to_a_grid_worker(worker: User) -> None:
+    # Handled cases waiting for the worker's check, and closed ones, are notices to them.
     html = _get(worker, reverse("grids:workspace", args=["grid_worker"]))
-    assert 'id="bell"' not in html
+    assert 'id="bell"' in html
     assert 'name="language"' in html  # the language switch stays
+
+
+def test_it_shows_no_bell_to_a_leader(leader: User) -> None:
+    html = _get(leader, reverse("grids:workspace", args=["leader"]))
+    assert 'id="bell"' not in html

@@ -17,6 +17,7 @@ from django import forms as djforms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -258,6 +259,17 @@ def _stages(report: Report) -> list[dict[str, Any]]:
     ]
 
 
+def _duplicates(user: Any, report: Report) -> list[Report]:
+    """Cases merged into this one, each marked ``visible`` when the viewer may open it (a
+    duplicate may lie in a grid the viewer does not cover: its number, never a link)."""
+    visible = selectors.reports_visible_to(user).filter(pk=OuterRef("pk"))
+    return list(
+        report.duplicates.select_related("reporter", "grid")
+        .annotate(visible=Exists(visible))
+        .order_by("created_at", "pk")
+    )
+
+
 def _render_case(
     request: HttpRequest,
     report: Report,
@@ -265,6 +277,7 @@ def _render_case(
     bound: ActionForm | None = None,
     error: str = "",
     status: int = 200,
+    open_action: str = "",
 ) -> HttpResponse:
     user = request.user
     allowed = workflow.allowed_actions(user, report)
@@ -285,6 +298,7 @@ def _render_case(
         )
     photos = list(report.photos.order_by("pk"))
     now = timezone.now()
+    timeline = selectors.report_timeline(report)
     ctx = {
         "report": report,
         "action_forms": action_forms,
@@ -297,10 +311,13 @@ def _render_case(
         "after": [p for p in photos if p.kind not in _BEFORE],
         "timeline": [
             (e, EVENT_ROLES.get(e.kind, _CENTER if e.actor_id else _("系统")))
-            for e in selectors.report_timeline(report)
+            for e in timeline
         ],
-        "duplicates": list(report.duplicates.only("id", "number", "state", "created_at")),
+        "duplicates": _duplicates(user, report),
+        "sightings": [e for e in timeline if e.kind == EventKind.SIGHTING],
         "pending": pending,
+        # ?open=<action> (the triage page's links) opens that form, so one click lands on it.
+        "open_action": open_action,
         "map_point": {"lat": report.lat, "lng": report.lng, "label": report.number}
         if report.lat is not None and report.lng is not None
         else None,
@@ -314,7 +331,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = selectors.get_report_for_user(request.user, pk)
     # Opening a case reads its notices.
     services.notification_mark_read(user=request.user, report=report)
-    return _render_case(request, report)
+    return _render_case(request, report, open_action=request.GET.get("open", ""))
 
 
 def _next_url(request: HttpRequest, report: Report) -> str:

@@ -111,9 +111,11 @@ def triage(request: HttpRequest) -> HttpResponse:
     _require_center(request.user)
     page = _page(request, selectors.triage_queue(request.user))
     departments = selectors.dispatchable_departments(request.user)
+    candidates = selectors.merge_candidates_for(page.rows)
     rows = _clocked(page.rows, timezone.now())
     for row in rows:
         r = row.report
+        row.extra["merge"] = candidates.get(r.pk, [])
         row.extra["routing"] = r.routing_events[0] if r.routing_events else None  # type: ignore[attr-defined]
         # Selects are written out in the template: widget templates per row cost ~40% of
         # the page's server time (bench/pages.py).

@@ -127,7 +127,7 @@ def test_it_takes_a_case_from_triage_to_closed_with_each_role_in_its_own_browser
     # The street center sees the proposal and dispatches in one click.
     _log_in(center, base, "wanxing")
     center.get_by_role("link", name="分拨台").first.click()
-    row = center.locator("article", has_text=tree.number)
+    row = center.locator(f"article[aria-labelledby=case-{tree.pk}]")
     assert "建议派遣：万兴街道综合执法大队" in row.inner_text()
     assert center.locator("article").first.inner_text().find("紧急") >= 0  # urgent first
     assert axe_violations(center) == []
@@ -170,6 +170,44 @@ def test_it_takes_a_case_from_triage_to_closed_with_each_role_in_its_own_browser
         assert step in timeline
     assert axe_violations(center) == []
     _shot(center, "desk-case-1366")
+
+
+def test_it_merges_and_recategorizes_from_the_triage_page(
+    center: Any, live_server: Any, street_staff: User, worker: User, city: City,
+    catalog: Catalog, cases: list[Report],
+) -> None:
+    base = live_server.url
+    _tree, _manhole, rubbish = cases
+    again = file_report(worker, city, catalog.garbage, description="小区门口又见垃圾堆",
+                        lng=117.1741, lat=39.1061)
+    _log_in(center, base, "wanxing")
+    center.goto(f"{base}/center/triage/")
+
+    # Merge: open the row's 合并, pick the nearby case of the same category, confirm.
+    row = center.locator(f"article[aria-labelledby=case-{again.pk}]")
+    row.locator("summary", has_text="合并").click()
+    row.get_by_label("合并到附近的案件").select_option(str(rubbish.pk))
+    assert axe_violations(center) == []
+    _shot(center, "desk-triage-merge-1366")
+    row.get_by_role("button", name="确认合并").click()
+    center.get_by_text(f"案件 {again.number}：合并 成功").wait_for()
+    assert center.url.endswith("/center/triage/")
+    again.refresh_from_db()
+    assert again.state == State.MERGED and again.merged_into_id == rubbish.pk
+
+    # Recategorize: one click lands on the open form on the case page.
+    center.locator(f"article[aria-labelledby=case-{rubbish.pk}]").get_by_role(
+        "link", name="更正类别…").click()
+    form = center.locator("form[data-action='recategorize']")
+    assert form.is_visible()
+    form.get_by_label("正确类别").select_option(str(catalog.manhole.pk))
+    form.get_by_role("button", name="更正类别（重新分拨）").click()
+    center.get_by_text(f"案件 {rubbish.number}：更正类别（重新分拨） 成功").wait_for()
+    rubbish.refresh_from_db()
+    assert rubbish.category == catalog.manhole
+    # The merged duplicate is listed on the case page, with a link.
+    assert center.locator("#duplicates").get_by_role("link", name=again.number).is_visible()
+    assert axe_violations(center) == []
 
 
 def test_it_shows_a_handler_no_action_on_another_departments_case(

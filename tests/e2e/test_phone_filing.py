@@ -18,6 +18,7 @@ from reports import workflow
 from reports.models import Report
 from tests.conftest import City
 from tests.e2e.conftest import axe_violations
+from tests.factories import BuildingFactory, EntranceFactory
 from tests.reports import conftest as reports_fixtures
 from tests.reports.conftest import Catalog, file_report, jpeg
 
@@ -94,6 +95,36 @@ def test_it_queues_a_report_filed_offline_and_sends_it_once_back_online(
     report = Report.objects.get()
     assert report.grid.name == "第六网格" and report.category.name == "暴露垃圾"
     assert report.photos.count() == 1 and report.photos.get().width <= 1600
+
+
+def test_it_fills_the_nearest_entrance_and_lets_the_worker_correct_it(
+    phone: Any, live_server: Any, worker: User, city: City, catalog: Catalog
+) -> None:
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    EntranceFactory(building=b25, number="1", name="1门", lng=117.1744, lat=39.105)
+    third = EntranceFactory(building=b25, number="3", name="3门", lng=117.1751, lat=39.105)
+    b26 = BuildingFactory(grid=city.grid, number="26", name="26号楼", lng=117.178, lat=39.107)
+    east = EntranceFactory(building=b26, number="2", name="2门")
+    _log_in(phone, live_server.url)
+    _open_filing(phone, live_server.url)
+    phone.wait_for_function(
+        "() => document.getElementById('place-status').textContent.includes('25号楼')"
+    )
+    entrance = phone.get_by_label("单元/楼门")
+    assert entrance.input_value() == str(third.pk)
+    assert "3门" in phone.locator("#place-status").inner_text()
+
+    # On site it is building 26: its entrances only are offered, and the worker picks one.
+    phone.get_by_label("楼栋").select_option(str(b26.pk))
+    assert entrance.input_value() == ""
+    offered = entrance.locator("option:not([disabled])").all_inner_texts()
+    assert offered == ["不指定", "26号楼2门"]
+    entrance.select_option(str(east.pk))
+    _fill(phone)
+    phone.get_by_role("button", name="提交上报").click()
+    phone.wait_for_url(f"{live_server.url}/m/mine/")
+    report = Report.objects.get()
+    assert report.building == b26 and report.entrance == east
 
 
 def test_it_opens_the_filing_page_from_the_service_worker_cache_offline(

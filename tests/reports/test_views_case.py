@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from grids.models import Department
-from reports import workflow
+from reports import services, workflow
 from reports.dispatching import report_route
 from reports.models import EventKind, Notification, Report, RoutingRule, State
 from reports.notifications import notify
@@ -236,19 +236,26 @@ def test_it_shows_the_routing_proposal_and_dispatches_to_it(
 
 
 def test_it_draws_the_case_page_in_the_same_queries_at_n_and_2n_timeline_rows(
-    street_staff: User, reported: Report, django_assert_num_queries: Any
+    street_staff: User, city: City, reported: Report, django_assert_num_queries: Any
 ) -> None:
     c = _client(street_staff)
     url = reverse("reports:detail", args=[reported.pk])
 
     def grow(n: int) -> None:
-        # Each step adds a timeline event and a photo attached to it.
+        # Each step adds a timeline event with a photo, a sighting with a photo and a
+        # merged duplicate.
         for i in range(n):
             workflow.report_urge(reported, actor=street_staff, note=f"督办{i}")
             photos_ingest(
                 report=reported, kind="before", files=[jpeg()], uploaded_by=street_staff,
                 event=reported.events.order_by("-pk").first(),
             )
+            services.report_add_sighting(
+                reported, actor=reported.reporter, note=f"又看到了{i}", photos=[jpeg()],
+                idempotency_key=f"sighting-{reported.events.count()}",
+            )
+            duplicate = file_report(reported.reporter, city, reported.category)
+            workflow.report_merge(duplicate, actor=street_staff, into=reported)
 
     grow(3)
     c.get(url)  # warm the calendar cache
@@ -256,10 +263,11 @@ def test_it_draws_the_case_page_in_the_same_queries_at_n_and_2n_timeline_rows(
     # candidates, photos, calendar revision, stage limits, timeline, timeline photos,
     # duplicates, unread count (bell), categories (recategorize form).
     with django_assert_num_queries(QUERIES_CASE):
-        c.get(url)
+        assert c.get(url).content.decode().count('href="/cases/') >= 3
     grow(3)
     with django_assert_num_queries(QUERIES_CASE):
-        c.get(url)
+        html = c.get(url).content.decode()
+    assert html.count("又看到了") == 2 * 6  # in the timeline and among the sightings
 
 
 QUERIES_CASE = 15
@@ -277,3 +285,56 @@ def test_it_offers_a_form_for_every_workflow_action() -> None:
     # System-only transitions (resume, mark overdue) are taken by the sweeps, never on a page.
     for_people = {n for n, t in workflow.TRANSITIONS.items() if t.who is not workflow.nobody}
     assert {a.transition for a in ACTIONS.values()} == for_people
+
+
+# -- merged duplicates and sightings ---------------------------------------------------------
+
+
+def test_it_lists_merged_duplicates_and_links_only_those_the_viewer_may_open(
+    worker: User, neighbour_worker: User, street_staff: User, city: City, catalog: Catalog,
+    reported: Report,
+) -> None:
+    mine = file_report(worker, city, catalog.roof_tree, description="同一棵树，我又报了一次")
+    theirs = file_report(
+        neighbour_worker, city, catalog.roof_tree, description="隔壁网格看到的同一棵树",
+        lng=117.1805, lat=39.105,
+    )
+    for dup in (mine, theirs):
+        workflow.report_merge(dup, actor=street_staff, into=reported)
+
+    staff_html = _client(street_staff).get(reverse("reports:detail", args=[reported.pk]))
+    worker_html = _client(worker).get(reverse("reports:detail", args=[reported.pk]))
+
+    staff_text, worker_text = staff_html.content.decode(), worker_html.content.decode()
+    assert "已合并的重复上报（2）" in staff_text
+    for dup in (mine, theirs):
+        assert f'<a href="{reverse("reports:detail", args=[dup.pk])}">{dup.number}</a>' in (
+            staff_text
+        )
+    # The worker of 第六网格 sees that 第五网格's report was merged, but gets no link to it.
+    assert f'<a href="{reverse("reports:detail", args=[mine.pk])}">' in worker_text
+    assert theirs.number in worker_text
+    assert f'href="{reverse("reports:detail", args=[theirs.pk])}"' not in worker_text
+
+
+def test_it_lists_sightings_with_note_photo_who_and_when(
+    worker: User, street_staff: User, reported: Report
+) -> None:
+    services.report_add_sighting(
+        reported, actor=worker, note="下午又长高了一些", photos=[jpeg()],
+        idempotency_key="seen-1",
+    )
+    html = _client(street_staff).get(reverse("reports:detail", args=[reported.pk])).content.decode()
+    section = html[html.index('id="duplicates"'):]
+    section = section[: section.index("</section>")]
+    assert "补充上报（我也看到了）（1）" in section
+    assert "下午又长高了一些" in section and "张鑫" in section
+    photo = reported.photos.order_by("-pk").first()
+    assert reverse("reports:photo", args=[reported.pk, photo.pk]) + "?thumb=1" in section
+
+
+def test_it_shows_no_duplicates_section_on_a_case_without_any(
+    street_staff: User, reported: Report
+) -> None:
+    html = _client(street_staff).get(reverse("reports:detail", args=[reported.pk])).content.decode()
+    assert 'id="duplicates"' not in html

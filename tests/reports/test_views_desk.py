@@ -71,6 +71,61 @@ def test_it_shows_returned_cases_again_in_triage(
     assert r.number in html and "已立案待派遣" in html
 
 
+def test_it_offers_nearby_open_cases_to_merge_into_same_category_first(
+    street_staff: User, worker: User, neighbour_worker: User, city: City, catalog: Catalog
+) -> None:
+    new = file_report(worker, city, catalog.garbage, description="门口垃圾")
+    other_kind = file_report(worker, city, catalog.roof_tree, description="楼顶小树")
+    same_kind = file_report(worker, city, catalog.garbage, description="门口垃圾又报一次")
+    far = file_report(neighbour_worker, city, catalog.garbage, lng=117.188, lat=39.105)  # 1.1 km
+    html = _client(street_staff).get(reverse("reports:triage")).content.decode()
+    form = html[html.index(f'id="mi-{new.pk}"'):]
+    form = form[: form.index("</select>")]
+    assert form.index(same_kind.number) < form.index(other_kind.number)
+    assert far.number not in form and f">{new.number} " not in form
+
+
+def test_it_merges_from_the_triage_page_and_comes_back_to_it(
+    street_staff: User, worker: User, city: City, catalog: Catalog
+) -> None:
+    first = file_report(worker, city, catalog.garbage, description="门口垃圾")
+    again = file_report(worker, city, catalog.garbage, description="门口垃圾又报一次")
+    triage = reverse("reports:triage")
+    response = _client(street_staff).post(
+        reverse("reports:act", args=[again.pk, "merge"]),
+        {"into": first.pk, "note": "同一处垃圾", "next": triage},
+    )
+    assert response.status_code == 302 and response["Location"] == triage
+    again.refresh_from_db()
+    assert again.state == State.MERGED and again.merged_into == first
+
+
+def test_it_refuses_to_merge_into_a_case_that_is_not_nearby(
+    street_staff: User, worker: User, neighbour_worker: User, city: City, catalog: Catalog
+) -> None:
+    far = file_report(neighbour_worker, city, catalog.garbage, lng=117.188, lat=39.105)
+    r = file_report(worker, city, catalog.garbage)
+    response = _client(street_staff).post(
+        reverse("reports:act", args=[r.pk, "merge"]), {"into": far.pk}
+    )
+    assert response.status_code == 400
+    assert "只能合并到附近未办结的案件" in response.content.decode()
+    r.refresh_from_db()
+    assert r.state == State.REPORTED
+
+
+def test_it_links_recategorize_to_the_open_form_on_the_case_page(
+    street_staff: User, worker: User, city: City, catalog: Catalog
+) -> None:
+    r = file_report(worker, city, catalog.garbage)
+    c = _client(street_staff)
+    link = f"{reverse('reports:detail', args=[r.pk])}?open=recategorize#action-recategorize"
+    assert f'href="{link}"' in c.get(reverse("reports:triage")).content.decode()
+    html = c.get(link.split("#")[0]).content.decode()
+    assert '<details class="action" id="action-recategorize" open>' in html
+    assert '<details class="action" id="action-merge">' in html  # only the one asked for
+
+
 @pytest.mark.parametrize("persona", ["handler", "worker", "outsider"])
 def test_it_refuses_the_center_pages_to_people_who_are_not_center_staff(
     request: pytest.FixtureRequest, persona: str
@@ -250,9 +305,9 @@ def test_it_draws_the_triage_queue_in_the_same_queries_at_n_and_2n(
         for _ in range(3):
             file_report(worker, city, catalog.roof_tree, photos=[jpeg()])
 
-    # session, user, scope, rows, photos, routing events, count, departments, calendar
-    # revision, stage limits, unread count.
-    _budget(django_assert_num_queries, _client(street_staff), reverse("reports:triage"), grow, 11)
+    # session, user, scope, rows, photos, routing events, count, departments, merge
+    # candidates of the whole page, calendar revision, stage limits, unread count.
+    _budget(django_assert_num_queries, _client(street_staff), reverse("reports:triage"), grow, 12)
 
 
 def test_it_draws_the_board_in_the_same_queries_at_n_and_2n(
