@@ -36,6 +36,7 @@ from reports.models import (
     RoutingRule,
     State,
 )
+from reports.notifications import NoticeKind, notify
 
 
 def decide_route(report: Report, at: datetime | None = None) -> routing.Decision:
@@ -120,6 +121,7 @@ def report_route(report_id: int) -> routing.Decision | None:
                 note=decision.reason,
                 data=data,
             )
+            _in_queue_on_commit(report)
             return decision
         event_write(
             report=report,
@@ -134,6 +136,7 @@ def report_route(report_id: int) -> routing.Decision | None:
         if decision.mode == RoutingMode.PROPOSE:
             report.proposed_department = department
             report.save(update_fields=["proposed_department", "updated_at"])
+            _in_queue_on_commit(report)
             return decision
         try:
             with transaction.atomic():
@@ -156,7 +159,16 @@ def report_route(report_id: int) -> routing.Decision | None:
                 note=str(e),
                 data=data,
             )
+            _in_queue_on_commit(report)
         return decision
+
+
+def _in_queue_on_commit(report: Report) -> None:
+    """Tell the center a case waits in its queue (sent once the routing commits)."""
+    report_id, message = report.pk, _("新案件 %(number)s 待分拨") % {"number": report.number}
+    transaction.on_commit(
+        lambda: notify(report_id=report_id, kind=NoticeKind.IN_QUEUE, message=message)
+    )
 
 
 # -- dry run (the admin's 试分拨 page) ------------------------------------------

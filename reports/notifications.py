@@ -43,6 +43,10 @@ class NoticeKind:
     URGED = "urged"
     OVERDUE = "overdue"
     CLOSED = "closed"
+    # A case waiting in the center's queue: no rule dispatched it (none matched, a rule
+    # only proposes, or the rule's department cannot take it).
+    IN_QUEUE = "in_queue"
+    VERIFIED = "verified"
 
 
 def responsible_region_id(report: Report) -> int:
@@ -113,6 +117,8 @@ _RECIPIENTS: dict[str, Callable[[Report], list[User]]] = {
     NoticeKind.URGED: _department_or_center,
     NoticeKind.OVERDUE: _center,
     NoticeKind.CLOSED: _reporter,
+    NoticeKind.IN_QUEUE: _center,
+    NoticeKind.VERIFIED: _center,
 }
 
 

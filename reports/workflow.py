@@ -677,6 +677,13 @@ def report_verify(
                 % {"number": r.number, "note": note},
                 actor,
             )
+        else:
+            _notify_on_commit(
+                r,
+                NoticeKind.VERIFIED,
+                _("案件 %(number)s 核查通过，待结案") % {"number": r.number},
+                actor,
+            )
     return r
 
 

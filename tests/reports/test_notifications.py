@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from grids.models import Department, Role
-from reports import services, tasks, workflow
+from reports import dispatching, services, tasks, workflow
 from reports.models import (
     DispatchLevel,
     Notification,
@@ -162,6 +162,17 @@ HAND_OFFS: list[tuple[str, str, Callable[[People, Department], Callable[[Report]
         "urged", "acknowledged/street",
         lambda p, d: lambda r: workflow.report_urge(r, actor=p["leader"], note="请尽快办理"),
         {"street_handler"}, {"handler", "other_handler", "leader"},
+    ),
+    (
+        "verified", "handled/street",
+        lambda p, d: lambda r: workflow.report_verify(r, actor=p["worker"], passed=True),
+        {"street_staff"}, {"other_street_staff", "district_staff", "worker", "street_handler"},
+    ),
+    (
+        # No routing rule matches: the case waits in the street center's queue.
+        "in_queue", "reported",
+        lambda p, d: lambda r: dispatching.report_route(r.pk),
+        {"street_staff"}, {"other_street_staff", "district_staff", "worker"},
     ),
     (
         "closed", "verified/street",
