@@ -20,6 +20,7 @@ codes with ``GEN``. On PostgreSQL rows go in with ``COPY``; elsewhere with bulk 
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -59,6 +60,7 @@ from reports.models import (
     Urgency,
 )
 
+log = logging.getLogger(__name__)
 GEN_USER_PREFIX = "gen_"
 GEN_KEY_PREFIX = "gen-"
 GEN_CODE_PREFIX = "GEN"
@@ -974,6 +976,21 @@ def _load_grids(cursor: Any, world: World) -> None:
     cursor.execute("ANALYZE gen_grid")
 
 
+class _Timed:
+    """A cursor that logs how long each statement took (``-v 2`` / DEBUG logging)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self.cursor = cursor.cursor
+        self.rowcount = 0
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        t = time.perf_counter()
+        self._cursor.execute(sql, params)
+        self.rowcount = self._cursor.rowcount
+        log.debug("%.2f s  %s", time.perf_counter() - t, " ".join(sql.split())[:70])
+
+
 def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: datetime,
                      rng: random.Random) -> int:
     """Write ``count`` cases on PostgreSQL; returns the number of events written."""
@@ -982,7 +999,8 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
     span_us = days * DAY_US
     start = end - timedelta(days=days)
     hash_seed = seed * 16
-    with connection.cursor() as cursor:
+    with connection.cursor() as raw:
+        cursor = _Timed(raw)
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         _load_shapes(cursor, world, rng, end, days)
