@@ -15,7 +15,9 @@ a weekend or a holiday.
 
 Everything made here is marked so that a second run can tell it from real data:
 usernames start with ``gen_``, idempotency keys with ``gen-``, region and department
-codes with ``GEN``. On PostgreSQL rows go in with ``COPY``; elsewhere with bulk inserts.
+codes with ``GEN``. On PostgreSQL, Python draws a pool of case shapes and the server
+expands them into the N cases with ``INSERT ... SELECT`` (see "PostgreSQL: case shapes"
+below); elsewhere each case is drawn in Python and written with bulk inserts.
 """
 
 from __future__ import annotations
