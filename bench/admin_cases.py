@@ -51,7 +51,9 @@ def explain_slowest(client: Any, url: str) -> None:
 
     with CaptureQueriesContext(connection) as ctx:
         client.get(url)
-    slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]))
+    # Only reads can be explained (a slow COMMIT of the session save is noise).
+    reads = [q for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    slowest = max(reads, key=lambda q: float(q["time"]))
     print(f"# slowest query of {url} ({float(slowest['time']) * 1000:.1f} ms):")
     print(f"#   {slowest['sql'][:400]}")
     with connection.cursor() as cursor:
