@@ -15,11 +15,14 @@ a weekend or a holiday.
 
 Everything made here is marked so that a second run can tell it from real data:
 usernames start with ``gen_``, idempotency keys with ``gen-``, region and department
-codes with ``GEN``. On PostgreSQL rows go in with ``COPY``; elsewhere with bulk inserts.
+codes with ``GEN``. On PostgreSQL, Python draws a pool of case shapes and the server
+expands them into the N cases with ``INSERT ... SELECT`` (see "PostgreSQL: case shapes"
+below); elsewhere each case is drawn in Python and written with bulk inserts.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -59,6 +62,7 @@ from reports.models import (
     Urgency,
 )
 
+log = logging.getLogger(__name__)
 GEN_USER_PREFIX = "gen_"
 GEN_KEY_PREFIX = "gen-"
 GEN_CODE_PREFIX = "GEN"
@@ -458,6 +462,10 @@ class CaseMaker:
         self.state = to
         return self.event_id
 
+    def _iso(self, t: datetime) -> str:
+        """A time as written into an event's data (ShapeMaker leaves a placeholder)."""
+        return t.isoformat()
+
     def _reached(self) -> None:
         if self.state == self.stop:
             raise _Stop
@@ -541,7 +549,7 @@ class CaseMaker:
                        handle_due=handle_due, handle_on_time=None)
             self._event(EventKind.DISPATCHED, dispatcher, State.DISPATCHED, data=(
                 f'{{"department": {dept}, "level": "{level}", '
-                f'"handle_due": "{handle_due.isoformat()}"}}'))
+                f'"handle_due": "{self._iso(handle_due)}"}}'))
             self._reached()
             self._step(300, 8 * 3600)
             if returned:
@@ -655,7 +663,7 @@ class CaseMaker:
             return
         self.t = at
         row.update(is_overdue=True, overdue_notified_at=at, updated_at=at)
-        self._event(EventKind.OVERDUE, None, data=f'{{"due": "{due.isoformat()}"}}')
+        self._event(EventKind.OVERDUE, None, data=f'{{"due": "{self._iso(due)}"}}')
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -756,6 +764,381 @@ def _reset_sequences(models_: list[type[models.Model]]) -> None:
             )
 
 
+# -- PostgreSQL: case shapes expanded by the server -----------------------------------------
+#
+# Drawing each case in Python costs 125-250 µs, far from 20,000 cases per second. On
+# PostgreSQL, Python draws a pool of case *shapes* only (a few thousand: state path, event
+# kinds and offsets, flags, counts, category), with symbolic actors; one INSERT ... SELECT
+# over generate_series(1, N) then gives every case its time, shape and grid by a seeded
+# hash of its ordinal, and the timeline, photos and requests follow from the shape by joins.
+#
+# A shape is drawn at a fixed age (time before ``end``) and serves only cases at least that
+# old, shifted earlier: a history truncated by the present stays truncated before it.
+# Ages: one bucket per hour over the last 30 days, one per day up to 120 days, then one
+# bucket for everything older (histories are complete by then).
+
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+RECENT_BUCKETS = 30 * 24  # hourly, up to 30 days
+MID_BUCKETS = 90  # daily, 30..120 days
+OLD_BUCKET = RECENT_BUCKETS + MID_BUCKETS
+SHAPES_RECENT = 4
+SHAPES_MID = 8
+SHAPES_OLD = 2000
+# Symbolic actors and departments in a shape, replaced per case by the case's grid.
+_WORKER, _STAFF, _DSTAFF, _SHANDLER, _DHANDLER = -1, -2, -3, -4, -5
+_SDEPT, _DDEPT, _INTO = -901, -902, -903
+_ACTOR_SQL = (
+    "CASE {x} WHEN -1 THEN gr.worker WHEN -2 THEN gr.staff WHEN -3 THEN gr.dstaff "
+    "WHEN -4 THEN gr.shandler WHEN -5 THEN gr.dhandler END"
+)
+_DEPT_SQL = "CASE {x} WHEN -901 THEN gr.sdept WHEN -902 THEN gr.ddept END"
+# Columns a case takes from its ordinal and grid rather than from its shape.
+_PER_CASE = {"id", "number", "idempotency_key", "grid_id", "community_id", "street_id",
+             "district_id", "lng", "lat"}
+_ACTOR_COLS = {"reporter_id"}
+_DEPT_COLS = {"department_id", "proposed_department_id"}
+
+
+def _bucket_age_us(bucket: int) -> int:
+    if bucket < RECENT_BUCKETS:
+        return bucket * HOUR_US
+    if bucket < OLD_BUCKET:
+        return 30 * DAY_US + (bucket - RECENT_BUCKETS) * DAY_US
+    return 120 * DAY_US
+
+
+def _us(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
+
+
+class ShapeMaker(CaseMaker):
+    """CaseMaker over a one-grid world of symbolic ids; times become offsets."""
+
+    def __init__(self, world: World, rng: random.Random, end: datetime) -> None:
+        symbolic = World(
+            grids=[(-11, -12, -13, -14, 0.0, 0.0)],
+            district_code={-14: "X"},
+            worker={-11: _WORKER},
+            street_staff={-13: _STAFF},
+            district_staff={-14: _DSTAFF},
+            street_dept={-13: (_SDEPT, _SHANDLER)},
+            district_dept={-14: (_DDEPT, _DHANDLER)},
+            minors=world.minors,
+            stage=world.stage,
+        )
+        super().__init__(symbolic, rng, end, 0)
+        self.iso_offsets: list[int] = []
+
+    def _iso(self, t: datetime) -> str:
+        self.iso_offsets.append(_us(t - self.row["created_at"]))
+        return "%T%"
+
+    def shape(self, shape_id: int, created: datetime) -> tuple[list[Any], list[tuple[Any, ...]],
+                                                              list[tuple[Any, ...]],
+                                                              list[tuple[Any, ...]]]:
+        """One shape's report row, events, photos and requests (offsets in µs)."""
+        batch = Batch()
+        self.event_id = 0
+        self.iso_offsets = []
+        self.last_in_street = {-13: _INTO}
+        self.make(batch, shape_id, created)
+        row = batch.reports[0]
+        report = [shape_id, len(batch.events)] + [
+            _us(row[c] - created) if isinstance(row[c], datetime) else row[c]
+            for c in SHAPE_COLS
+        ]
+        offsets = iter(self.iso_offsets)
+        events = []
+        for ev_id, _report, kind, actor, at, from_state, to_state, note, data in batch.events:
+            data_off = next(offsets) if "%T%" in data else None
+            sub = data_off is not None or any(str(x) in data for x in (_SDEPT, _DDEPT, _INTO))
+            events.append((shape_id, ev_id - 1, kind, actor, _us(at - created), from_state,
+                           to_state, note, data, data_off, sub))
+        photos = [
+            (shape_id, ev_id - 1, kind, int(image.rsplit("-", 1)[1].split(".")[0]), width,
+             height, by, _us(at - created))
+            for _r, ev_id, kind, image, _t, width, height, by, at in batch.photos
+        ]
+        requests = [
+            (shape_id, kind, status, reason,
+             None if until is None else _us(until - created), by, decided_by, note,
+             _us(at - created), None if decided is None else _us(decided - created))
+            for _r, kind, status, reason, until, by, decided_by, note, at, decided
+            in batch.requests
+        ]
+        return report, events, photos, requests
+
+
+SHAPE_COLS = [c for c in REPORT_COLS if c not in _PER_CASE]
+
+
+def _sql_type(field: models.Field[Any, Any]) -> str:
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return "bigint"  # offset in µs from the case's creation
+    if kind == "BooleanField":
+        return "boolean"
+    if kind == "FloatField":
+        return "float8"
+    if kind in ("CharField", "TextField"):
+        return "text"
+    return "bigint"
+
+
+def _temp_table(cursor: Any, name: str, columns: Sequence[tuple[str, str]]) -> None:
+    cols = ", ".join(f"{c} {t}" for c, t in columns)
+    # ON COMMIT DROP, but a test's transaction never commits: a second run in it would
+    # find the tables still there.
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP")
+
+
+def _copy_rows(cursor: Any, table: str, rows: Iterable[Sequence[Any]]) -> None:
+    with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _load_shapes(cursor: Any, world: World, rng: random.Random, end: datetime,
+                 days: int) -> None:
+    """Draw the shapes of every age bucket a case can fall in, into temp tables."""
+    by_attname = {f.attname: f for f in Report._meta.concrete_fields}
+    _temp_table(cursor, "gen_shape", [("shape", "int"), ("n_events", "int")] + [
+        (connection.ops.quote_name(str(by_attname[c].column)), _sql_type(by_attname[c]))
+        for c in SHAPE_COLS
+    ])
+    _temp_table(cursor, "gen_event", [
+        ("shape", "int"), ("idx", "int"), ("kind", "text"), ("actor", "bigint"),
+        ("off", "bigint"), ("from_state", "text"), ("to_state", "text"), ("note", "text"),
+        ("data", "text"), ("data_off", "bigint"), ("sub", "boolean"),
+    ])
+    _temp_table(cursor, "gen_photo", [
+        ("shape", "int"), ("idx", "int"), ("kind", "text"), ("i", "int"), ("width", "int"),
+        ("height", "int"), ("by", "bigint"), ("off", "bigint"),
+    ])
+    _temp_table(cursor, "gen_request", [
+        ("shape", "int"), ("kind", "text"), ("status", "text"), ("reason", "text"),
+        ("until_off", "bigint"), ("by", "bigint"), ("decided_by", "bigint"),
+        ("decision_note", "text"), ("off", "bigint"), ("decided_off", "bigint"),
+    ])
+    _temp_table(cursor, "gen_bucket", [("bucket", "int primary key"), ("first", "int"),
+                                       ("n", "int")])
+    maker = ShapeMaker(world, rng, end)
+    span_us = days * DAY_US
+    shapes: list[list[Any]] = []
+    events: list[tuple[Any, ...]] = []
+    photos: list[tuple[Any, ...]] = []
+    requests: list[tuple[Any, ...]] = []
+    buckets: list[tuple[int, int, int]] = []
+    for bucket in range(OLD_BUCKET + 1):
+        age = _bucket_age_us(bucket)
+        if age >= span_us:
+            break  # no case is this old
+        n = (SHAPES_RECENT if bucket < RECENT_BUCKETS else
+             SHAPES_MID if bucket < OLD_BUCKET else SHAPES_OLD)
+        first = len(shapes)
+        drawn = [maker.shape(first + j, end - timedelta(microseconds=age)) for j in range(n)]
+        # The first case of a run takes its bucket's first shape: never a merge, which
+        # needs an earlier case.
+        merged = SHAPE_COLS.index("merged_into_id") + 2
+        plain = next((j for j, d in enumerate(drawn) if d[0][merged] is None), 0)
+        drawn[0], drawn[plain] = drawn[plain], drawn[0]
+        for j, (report, evs, phs, reqs) in enumerate(drawn):
+            shape_id = first + j
+            shapes.append([shape_id, *report[1:]])
+            events.extend((shape_id, *e[1:]) for e in evs)
+            photos.extend((shape_id, *p[1:]) for p in phs)
+            requests.extend((shape_id, *r[1:]) for r in reqs)
+        buckets.append((bucket, first, n))
+    for table, rows in (("gen_shape", shapes), ("gen_event", events), ("gen_photo", photos),
+                        ("gen_request", requests), ("gen_bucket", buckets)):
+        _copy_rows(cursor, table, rows)
+    cursor.execute("ANALYZE gen_shape; ANALYZE gen_event; ANALYZE gen_photo; "
+                   "ANALYZE gen_request; ANALYZE gen_bucket")
+
+
+def _load_grids(cursor: Any, world: World) -> None:
+    _temp_table(cursor, "gen_grid", [
+        ("k", "int primary key"), ("grid", "bigint"), ("community", "bigint"),
+        ("street", "bigint"), ("district", "bigint"), ("lng", "float8"), ("lat", "float8"),
+        ("dcode", "text"), ("worker", "bigint"), ("staff", "bigint"), ("dstaff", "bigint"),
+        ("sdept", "bigint"), ("shandler", "bigint"), ("ddept", "bigint"),
+        ("dhandler", "bigint"),
+    ])
+    rows = []
+    for k, (grid, community, street, district, lng, lat) in enumerate(world.grids):
+        sdept, shandler = world.street_dept[street]
+        ddept, dhandler = world.district_dept[district]
+        rows.append((k, grid, community, street, district, lng, lat,
+                     world.district_code[district], world.worker[grid],
+                     world.street_staff[street], world.district_staff[district], sdept,
+                     shandler, ddept, dhandler))
+    _copy_rows(cursor, "gen_grid", rows)
+    cursor.execute("ANALYZE gen_grid")
+
+
+class _Timed:
+    """A cursor that logs how long each statement took (``-v 2`` / DEBUG logging)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self.cursor = cursor.cursor
+        self.rowcount = 0
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        t = time.perf_counter()
+        self._cursor.execute(sql, params)
+        self.rowcount = self._cursor.rowcount
+        log.debug("%.2f s  %s", time.perf_counter() - t, " ".join(sql.split())[:70])
+
+
+def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: datetime,
+                     rng: random.Random) -> int:
+    """Write ``count`` cases on PostgreSQL; returns the number of events written."""
+    first_report = _next_id(Report)
+    first_event = _next_id(ReportEvent)
+    span_us = days * DAY_US
+    start = end - timedelta(days=days)
+    hash_seed = seed * 16
+    with connection.cursor() as raw:
+        cursor = _Timed(raw)
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        _load_shapes(cursor, world, rng, end, days)
+        _load_grids(cursor, world)
+        cursor.execute("DROP TABLE IF EXISTS gen_case, gen_seq, gen_case2")
+        # Case ordinal g: its creation time (increasing with g), age bucket, shape and grid.
+        # u(g, k) is a seeded hash of g mapped to [0, 1).
+        def u(k: int) -> str:
+            return (f"((hashint8extended(g, {hash_seed + k}) & 2147483647)::float8 "
+                    "/ 2147483648.0)")
+
+        cursor.execute(f"""
+            CREATE TEMP TABLE gen_case ON COMMIT DROP AS
+            WITH t AS (
+                SELECT g, {first_report - 1} + g AS id,
+                       floor({span_us}::float8 * ((g - 1) + {u(1)}) / {count})::bigint AS cu,
+                       {u(2)} AS u_shape, {u(3)} AS u_grid, {u(4)} AS u_lng, {u(5)} AS u_lat
+                FROM generate_series(1, {count}) AS g
+            ), b AS (
+                SELECT t.*, %(start)s::timestamptz + cu * interval '1 microsecond' AS created,
+                       CASE WHEN {span_us} - cu < {30 * DAY_US}
+                            THEN ({span_us} - cu) / {HOUR_US}
+                            WHEN {span_us} - cu < {120 * DAY_US}
+                            THEN {RECENT_BUCKETS} + ({span_us} - cu - {30 * DAY_US}) / {DAY_US}
+                            ELSE {OLD_BUCKET} END AS bucket
+                FROM t
+            ), s AS (
+                SELECT b.g, b.id, b.created, b.u_lng, b.u_lat,
+                       bk.first + CASE WHEN b.g = 1 THEN 0
+                                       ELSE floor(b.u_shape * bk.n)::int END AS shape,
+                       floor(b.u_grid * {len(world.grids)})::int AS gk
+                FROM b JOIN gen_bucket bk ON bk.bucket = b.bucket
+            )
+            SELECT s.*, sh.n_events, gr.street, gr.district,
+                   gr.dcode || '-' || to_char(s.created AT TIME ZONE 'Asia/Shanghai',
+                                              'YYYYMMDD') AS prefix
+            FROM s JOIN gen_shape sh ON sh.shape = s.shape JOIN gen_grid gr ON gr.k = s.gk
+        """, {"start": start})
+        cursor.execute("""
+            CREATE TEMP TABLE gen_seq ON COMMIT DROP AS
+            SELECT q.prefix, q.last FROM reports_casesequence q
+            WHERE q.prefix IN (SELECT DISTINCT prefix FROM gen_case)
+        """)
+        cursor.execute(f"""
+            CREATE TEMP TABLE gen_case2 ON COMMIT DROP AS
+            SELECT c.*,
+                   COALESCE(lag(c.id) OVER (PARTITION BY c.street ORDER BY c.id),
+                            NULLIF(c.id - 1, {first_report - 1})) AS into_id,
+                   row_number() OVER (PARTITION BY c.prefix ORDER BY c.id)
+                       + COALESCE(q.last, 0) AS seq,
+                   {first_event} + sum(c.n_events) OVER (ORDER BY c.id) - c.n_events
+                       AS first_event
+            FROM gen_case c LEFT JOIN gen_seq q ON q.prefix = c.prefix
+        """)
+        cursor.execute("ANALYZE gen_case2")
+        by_attname = {f.attname: f for f in Report._meta.concrete_fields}
+        columns, exprs = [], []
+        for attname in REPORT_COLS:
+            f = by_attname[attname]
+            col = connection.ops.quote_name(str(f.column))
+            columns.append(col)
+            if attname == "id":
+                exprs.append("c.id")
+            elif attname == "number":
+                exprs.append("c.prefix || '-' || CASE WHEN c.seq < 10000 "
+                             "THEN lpad(c.seq::text, 4, '0') ELSE c.seq::text END")
+            elif attname == "idempotency_key":
+                exprs.append(f"'{GEN_KEY_PREFIX}' || c.id")
+            elif attname in ("grid_id", "community_id", "street_id", "district_id"):
+                exprs.append(f"gr.{attname[:-3]}")
+            elif attname in ("lng", "lat"):
+                exprs.append(f"round((gr.{attname} + (c.u_{attname} - 0.5) / 500)::numeric, 6)"
+                             "::float8")
+            elif attname == "merged_into_id":
+                exprs.append(f"CASE WHEN s.{col} IS NOT NULL THEN c.into_id END")
+            elif attname in _ACTOR_COLS:
+                exprs.append(_ACTOR_SQL.format(x=f"s.{col}"))
+            elif attname in _DEPT_COLS:
+                exprs.append(_DEPT_SQL.format(x=f"s.{col}"))
+            elif f.get_internal_type() == "DateTimeField":
+                exprs.append(f"c.created + s.{col} * interval '1 microsecond'")
+            else:
+                exprs.append(f"s.{col}")
+        joins = ("FROM gen_case2 c JOIN gen_shape s ON s.shape = c.shape "
+                 "JOIN gen_grid gr ON gr.k = c.gk")
+        cursor.execute(f"INSERT INTO {Report._meta.db_table} ({', '.join(columns)}) "
+                       f"SELECT {', '.join(exprs)} {joins}")
+        iso = ("to_char((c.created + e.data_off * interval '1 microsecond') AT TIME ZONE 'UTC', "
+               "'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'")
+        data = (f"CASE WHEN e.sub THEN replace(replace(replace(replace(e.data, '%T%', "
+                f"COALESCE({iso}, '')), '{_SDEPT}', gr.sdept::text), '{_DDEPT}', "
+                f"gr.ddept::text), '{_INTO}', COALESCE(c.into_id::text, 'null')) "
+                "ELSE e.data END::jsonb")
+        cursor.execute(f"""
+            INSERT INTO {ReportEvent._meta.db_table}
+                (id, report_id, kind, actor_id, at, from_state, to_state, note, data)
+            SELECT c.first_event + e.idx, c.id, e.kind, {_ACTOR_SQL.format(x="e.actor")},
+                   c.created + e.off * interval '1 microsecond', e.from_state, e.to_state,
+                   e.note, {data}
+            FROM gen_case2 c JOIN gen_event e ON e.shape = c.shape
+            JOIN gen_grid gr ON gr.k = c.gk
+        """)
+        events = cursor.rowcount
+        cursor.execute(f"""
+            INSERT INTO {ReportPhoto._meta.db_table}
+                (report_id, event_id, kind, image, thumbnail, width, height, uploaded_by_id,
+                 created_at)
+            SELECT c.id, c.first_event + p.idx, p.kind,
+                   'reports/generated/' || c.id || '-' || p.kind || '-' || p.i || '.jpg', '',
+                   p.width, p.height, {_ACTOR_SQL.format(x="p.by")},
+                   c.created + p.off * interval '1 microsecond'
+            FROM gen_case2 c JOIN gen_photo p ON p.shape = c.shape
+            JOIN gen_grid gr ON gr.k = c.gk
+        """)
+        cursor.execute(f"""
+            INSERT INTO {TimeRequest._meta.db_table}
+                (report_id, kind, status, reason, suspend_until, requested_by_id,
+                 decided_by_id, decision_note, created_at, decided_at)
+            SELECT c.id, r.kind, r.status, r.reason,
+                   c.created + r.until_off * interval '1 microsecond',
+                   {_ACTOR_SQL.format(x="r.by")},
+                   {_ACTOR_SQL.format(x="r.decided_by")}, r.decision_note,
+                   c.created + r.off * interval '1 microsecond',
+                   c.created + r.decided_off * interval '1 microsecond'
+            FROM gen_case2 c JOIN gen_request r ON r.shape = c.shape
+            JOIN gen_grid gr ON gr.k = c.gk
+        """)
+        cursor.execute(f"""
+            INSERT INTO {CaseSequence._meta.db_table} (prefix, last)
+            SELECT prefix, max(seq) FROM gen_case2 GROUP BY prefix
+            ON CONFLICT (prefix) DO UPDATE
+            SET last = GREATEST({CaseSequence._meta.db_table}.last, EXCLUDED.last)
+        """)
+    return events
+
+
 @dataclass(frozen=True)
 class Result:
     cases: int
@@ -797,9 +1180,7 @@ def generate_cases(
         today = (timezone.now() + LOCAL_OFFSET).date()
         end = datetime(today.year, today.month, today.day, tzinfo=UTC) - LOCAL_OFFSET
     rng = random.Random(seed)
-    span = days * 86400
-    start = end - timedelta(days=days)
-    moments = sorted(rng.random() * span for _ in range(count))
+    pg = connection.vendor == "postgresql"
     events = 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -820,27 +1201,42 @@ def generate_cases(
             )
         else:
             rebuild = []
-        first_report = _next_id(Report)
-        maker = CaseMaker(world, rng, end, _next_id(ReportEvent) - 1)
-        maker.seq = {
-            p: last for p, last in CaseSequence.objects.values_list("prefix", "last")
-        }
-        writer = Writer()
-        for offset in range(0, count, BATCH):
-            batch = Batch()
-            for i in range(offset, min(count, offset + BATCH)):
-                maker.make(batch, first_report + i, start + timedelta(seconds=moments[i]))
-            writer.write(batch)
-            events += len(batch.events)
+        if pg:
+            events = _write_cases_sql(world, count=count, days=days, seed=seed, end=end,
+                                      rng=rng)
+        else:
+            events = _write_cases_python(world, count=count, days=days, end=end, rng=rng)
         _create_indexes(rebuild)
-        prefixes = maker.seq
-        existing = set(CaseSequence.objects.values_list("prefix", flat=True))
-        CaseSequence.objects.bulk_create(
-            [CaseSequence(prefix=p, last=n) for p, n in prefixes.items() if p not in existing],
-            batch_size=2000,
-        )
-        for p, n in prefixes.items():
-            if p in existing:
-                CaseSequence.objects.filter(prefix=p, last__lt=n).update(last=n)
         _reset_sequences([Report, ReportEvent, ReportPhoto, TimeRequest])
     return Result(count, events, created, time.perf_counter() - started, world_seconds)
+
+
+def _write_cases_python(world: World, *, count: int, days: int, end: datetime,
+                        rng: random.Random) -> int:
+    """Write ``count`` cases one by one (SQLite and other databases); returns the events."""
+    span = days * 86400
+    start = end - timedelta(days=days)
+    moments = sorted(rng.random() * span for _ in range(count))
+    events = 0
+    first_report = _next_id(Report)
+    maker = CaseMaker(world, rng, end, _next_id(ReportEvent) - 1)
+    maker.seq = {
+        p: last for p, last in CaseSequence.objects.values_list("prefix", "last")
+    }
+    writer = Writer()
+    for offset in range(0, count, BATCH):
+        batch = Batch()
+        for i in range(offset, min(count, offset + BATCH)):
+            maker.make(batch, first_report + i, start + timedelta(seconds=moments[i]))
+        writer.write(batch)
+        events += len(batch.events)
+    prefixes = maker.seq
+    existing = set(CaseSequence.objects.values_list("prefix", flat=True))
+    CaseSequence.objects.bulk_create(
+        [CaseSequence(prefix=p, last=n) for p, n in prefixes.items() if p not in existing],
+        batch_size=2000,
+    )
+    for p, n in prefixes.items():
+        if p in existing:
+            CaseSequence.objects.filter(prefix=p, last__lt=n).update(last=n)
+    return events

@@ -8,6 +8,7 @@ from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from accounts.models import User
 from grids.models import Level, Region, Role
@@ -205,3 +206,63 @@ def test_the_list_selector_shows_the_same_cases_as_the_scope(generated: str) -> 
         listed = set(reports_listed_for(user).values_list("pk", flat=True))
         assert listed == set(reports_visible_to(user).values_list("pk", flat=True))
     assert other.pk in set(reports_listed_for(staff).values_list("pk", flat=True))
+
+
+# -- the server-side path (PostgreSQL expands drawn case shapes with INSERT ... SELECT) --------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the set-based generator runs on PostgreSQL only"
+)
+
+
+@postgres_only
+def test_on_postgresql_2000_cases_keep_every_invariant(db: None) -> None:
+    out = generate(count=2000, seed=11)
+    timelines: dict[int, list[ReportEvent]] = defaultdict(list)
+    for event in ReportEvent.objects.order_by("report_id", "at", "pk"):
+        timelines[event.report_id].append(event)
+    numbers = list(Report.objects.values_list("number", flat=True))
+    last = dict(CaseSequence.objects.values_list("prefix", "last"))
+    photo_events = set(ReportPhoto.objects.values_list("event_id", "report_id"))
+
+    assert "cases_per_s:" in out
+    assert set(Report.objects.values_list("state", flat=True)) == set(State.values)
+    assert len(numbers) == len(set(numbers)) == 2000
+    assert all(int(n.rsplit("-", 1)[1]) <= last[n.rsplit("-", 1)[0]] for n in numbers)
+    for report in Report.objects.all():
+        events = timelines[report.pk]
+        assert events[0].kind in (EventKind.FILED, EventKind.SELF_HANDLED)
+        assert events[0].at == report.created_at
+        assert events[-1].to_state == report.state, report.number
+        assert report.updated_at == events[-1].at
+        assert all(a.at < b.at for a, b in pairwise(events))
+        assert all(a.to_state == b.from_state for a, b in pairwise(events))
+    event_reports = dict(ReportEvent.objects.values_list("pk", "report_id"))
+    assert all(event_reports[e] == r for e, r in photo_events)
+    merged = Report.objects.filter(state=State.MERGED)
+    assert merged.exists()
+    assert all(m.merged_into_id is not None and m.merged_into_id < m.pk for m in merged)
+    dispatched = ReportEvent.objects.filter(kind=EventKind.DISPATCHED).select_related("report")
+    for event in dispatched[:200]:
+        assert event.data["department"] > 0
+    assert not Report.objects.filter(reporter=None).exists()
+    assert Report.objects.exclude(department=None).filter(department__region=None).count() == 0
+
+
+@postgres_only
+def test_on_postgresql_the_same_seed_gives_the_same_cases(db: None) -> None:
+    generate(count=1000, seed=5)
+    first = snapshot()
+    Report.objects.update(merged_into=None)
+    Report.objects.all().delete()
+    CaseSequence.objects.all().delete()
+
+    generate(count=1000, seed=5)
+    again = snapshot()
+    Report.objects.update(merged_into=None)
+    Report.objects.all().delete()
+    CaseSequence.objects.all().delete()
+    generate(count=1000, seed=6)
+
+    assert again == first
+    assert snapshot() != first
