@@ -1,6 +1,6 @@
 """The admin case list at 10,000 and at 1,000,000 cases on PostgreSQL.
 
-Creates its own database (jzt_h12_bench_admin), fills it with ``generate_cases`` (10,000
+Creates its own database (jzt_bench_admin), fills it with ``generate_cases`` (10,000
 cases, then 990,000 more), runs VACUUM ANALYZE after each, and prints the p95 over 40
 requests (Django test client, logged in, after 5 warm-up requests each; the four pages
 take turns, so a burst of load on this shared machine hits all of them alike) of:
@@ -26,7 +26,7 @@ from typing import Any
 
 from _common import drop_postgres, metric, pg_available, setup_django_postgres
 
-DB = os.environ.get("BENCH_ADMIN_DB", "jzt_h12_bench_admin")
+DB = os.environ.get("BENCH_ADMIN_DB", "jzt_bench_admin")
 SMALL = 10_000
 LARGE = int(os.environ.get("BENCH_ADMIN_LARGE", "1000000"))
 REQUESTS = int(os.environ.get("BENCH_ADMIN_REQUESTS", "40"))
