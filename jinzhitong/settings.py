@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "grids",
     "reports",
     "residents",
+    "evaluation",
 ]
 
 MIDDLEWARE = [

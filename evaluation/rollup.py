@@ -1,0 +1,325 @@
+"""Folding case events into the daily rollups: the incremental catch-up and the rebuild.
+
+Both run ``_fold`` over ReportEvent rows in id order, so a rebuild gives exactly the
+numbers the catch-up gave. Everything ``_fold`` reads is fixed once the event exists:
+the event itself, the case's other events (first dispatch, the category before a later
+correction, the department of the last dispatch) and frozen case fields that can no longer
+change at that event (``accept_on_time`` once triage is decided; the stage flags and
+counters once the case is closed). See docs/evaluation.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from evaluation.models import (
+    COUNTERS,
+    HIST_FIELDS,
+    SECS_FIELDS,
+    DailyRollup,
+    RollupCursor,
+    WorkerDailyRollup,
+)
+from evaluation.rates import bucket_of
+from reports import sla
+from reports.calendar import get_calendar
+from reports.models import EventKind, Report, ReportEvent, State
+
+Key = tuple[date, int, int | None, int, str]  # day, grid, department, category, source
+WorkerKey = tuple[date, int, int]  # day, user, grid
+
+ROLLUP_FIELDS: tuple[str, ...] = COUNTERS + SECS_FIELDS + HIST_FIELDS
+_REPORT_FIELDS = (
+    "id", "grid_id", "community_id", "street_id", "district_id", "category_id", "source",
+    "reporter_id", "accept_on_time", "dispatch_on_time", "handle_on_time", "verify_on_time",
+    "closed_on_time", "suspension_used", "rework_count", "extension_count",
+)
+_EVENT_FIELDS = ("id", "report_id", "kind", "actor_id", "at", "from_state", "data")
+
+
+def _day(at: datetime) -> date:
+    return timezone.localtime(at).date()
+
+
+class _Batch:
+    """The counters a run of events adds, by rollup key."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.workers: dict[WorkerKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.ancestors: dict[int, tuple[int, int, int]] = {}
+
+    def add(self, key: Key, **counts: int) -> None:
+        row = self.rows[key]
+        for name, n in counts.items():
+            row[name] += n
+
+    def add_worker(self, key: WorkerKey, **counts: int) -> None:
+        row = self.workers[key]
+        for name, n in counts.items():
+            row[name] += n
+
+
+def _category_at(event: dict[str, Any], history: list[dict[str, Any]], current: int) -> int:
+    """The case's category when the event happened: the "old" one of the first later
+    correction, else the current one."""
+    for h in history:
+        if h["id"] > event["id"] and h["kind"] == EventKind.RECATEGORIZED:
+            return int(h["data"].get("old", {}).get("category") or current)
+    return current
+
+
+def _department_at(event: dict[str, Any], history: list[dict[str, Any]]) -> int | None:
+    if event["kind"] in (EventKind.DISPATCHED, EventKind.RETURNED):
+        dept = event["data"].get("department")
+        return int(dept) if dept else None
+    dept: int | None = None
+    for h in history:
+        if h["id"] >= event["id"]:
+            break
+        if h["kind"] == EventKind.DISPATCHED:
+            dept = h["data"].get("department")
+        elif h["kind"] == EventKind.RETURNED:
+            dept = None
+    return dept
+
+
+def _is_first(event: dict[str, Any], history: list[dict[str, Any]]) -> bool:
+    return not any(h["kind"] == event["kind"] and h["id"] < event["id"] for h in history)
+
+
+def _durations(event: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, float]:
+    """Working hours of each stage of a closed case, from its timeline."""
+
+    def first(*kinds: str) -> datetime | None:
+        return next((h["at"] for h in history if h["kind"] in kinds), None)
+
+    def last(kind: str) -> datetime | None:
+        return next((h["at"] for h in reversed(history) if h["kind"] == kind), None)
+
+    filed = first(EventKind.FILED)
+    triage = next(
+        (
+            h["at"]
+            for h in history
+            if h["kind"] == EventKind.ACCEPTED
+            or (h["kind"] == EventKind.TRANSFERRED and h["from_state"] == State.REPORTED)
+        ),
+        None,
+    )
+    marks = {
+        "accept": (filed, triage),
+        "dispatch": (triage, first(EventKind.DISPATCHED)),
+        "handle": (last(EventKind.DISPATCHED), last(EventKind.HANDLED)),
+        "verify": (last(EventKind.HANDLED), last(EventKind.VERIFIED)),
+        "total": (filed, event["at"]),
+    }
+    calendar = get_calendar()
+    out: dict[str, float] = {}
+    for stage, (start, end) in marks.items():
+        if start is None or end is None or end < start:
+            continue
+        spent = sla.elapsed(start, end, sla.LimitUnit.WORKING_HOURS, calendar=calendar)
+        out[stage] = spent.total_seconds() / 3600
+    return out
+
+
+def _fold(events: list[dict[str, Any]], batch: _Batch) -> None:
+    """Add what each event decides to the batch's counters."""
+    report_ids = {e["report_id"] for e in events}
+    reports = {r["id"]: r for r in Report.objects.filter(pk__in=report_ids).values(*_REPORT_FIELDS)}
+    histories: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for h in (
+        ReportEvent.objects.filter(report_id__in=report_ids)
+        .exclude(kind__in=[EventKind.URGED, EventKind.OVERDUE, EventKind.ROUTED])
+        .order_by("id")
+        .values(*_EVENT_FIELDS)
+    ):
+        histories[h["report_id"]].append(h)
+
+    for e in events:
+        r = reports.get(e["report_id"])
+        if r is None:
+            continue
+        history = histories[e["report_id"]]
+        kind = e["kind"]
+        day = _day(e["at"])
+        key: Key = (
+            day,
+            r["grid_id"],
+            _department_at(e, history),
+            _category_at(e, history, r["category_id"]),
+            r["source"],
+        )
+        batch.ancestors[r["grid_id"]] = (r["community_id"], r["street_id"], r["district_id"])
+        reporter: WorkerKey = (day, r["reporter_id"], r["grid_id"])
+        from_reported = e["from_state"] == State.REPORTED
+
+        if kind == EventKind.FILED:
+            batch.add(key, reported=1)
+            batch.add_worker(reporter, reported=1)
+        elif kind == EventKind.SELF_HANDLED:
+            batch.add(key, reported=1, triaged=1, valid=1, self_handled=1)
+            batch.add_worker(reporter, reported=1, triaged=1, valid=1, self_handled=1)
+        elif kind == EventKind.ACCEPTED or (kind == EventKind.TRANSFERRED and from_reported):
+            batch.add(
+                key, triaged=1, valid=1, accepted=1, accept_on_time=int(bool(r["accept_on_time"]))
+            )
+            batch.add_worker(reporter, triaged=1, valid=1)
+        elif kind == EventKind.REJECTED:
+            batch.add(key, triaged=1, rejected=1)
+            batch.add_worker(reporter, triaged=1)
+        elif kind == EventKind.MERGED:
+            if from_reported:
+                batch.add(key, triaged=1, merged=1)
+                batch.add_worker(reporter, triaged=1)
+            else:
+                batch.add(key, merged_late=1)
+        elif kind == EventKind.DISPATCHED:
+            batch.add(key, dispatch_events=1, dispatched=int(_is_first(e, history)))
+        elif kind == EventKind.RETURNED:
+            batch.add(key, returns=1)
+        elif kind == EventKind.HANDLED:
+            if _is_first(e, history):
+                batch.add(key, handled=1)
+        elif kind == EventKind.VERIFIED and e["actor_id"] is not None:
+            batch.add_worker(
+                (day, e["actor_id"], r["grid_id"]),
+                verified=1,
+                verify_on_time=int(bool(r["verify_on_time"])),
+            )
+        elif kind == EventKind.CLOSED:
+            _fold_close(e, r, history, key, batch)
+        elif kind == EventKind.SUSPENSION_GRANTED:
+            batch.add(key, suspended=1)
+        elif kind == EventKind.URGED:
+            batch.add(key, urged=1)
+        elif kind == EventKind.OVERDUE:
+            batch.add(key, overdue=1)
+
+
+def _fold_close(
+    e: dict[str, Any], r: dict[str, Any], history: list[dict[str, Any]], key: Key, batch: _Batch
+) -> None:
+    counts = {
+        "closed": 1,
+        "reworked": int(r["rework_count"] > 0),
+        "extended": int(r["extension_count"] > 0),
+    }
+    if r["suspension_used"]:
+        counts["closed_suspended"] = 1
+    else:
+        counts["closed_on_time"] = int(bool(r["closed_on_time"]))
+        counts["dispatch_on_time"] = int(bool(r["dispatch_on_time"]))
+        counts["handle_on_time"] = int(bool(r["handle_on_time"]))
+        counts["verify_on_time"] = int(bool(r["verify_on_time"]))
+        for stage, hours in _durations(e, history).items():
+            counts[f"secs_{stage}"] = round(hours * 3600)
+            counts[f"h_{stage}_{bucket_of(hours)}"] = 1
+    batch.add(key, **counts)
+
+
+def _store(batch: _Batch) -> None:
+    """Add the batch's counters to the stored rows (caller holds the cursor lock)."""
+    if batch.rows:
+        days = {k[0] for k in batch.rows}
+        grids = {k[1] for k in batch.rows}
+        existing: dict[Key, DailyRollup] = {
+            (x.day, x.grid_id, x.department_id, x.category_id, x.source): x
+            for x in DailyRollup.objects.filter(day__in=days, grid_id__in=grids)
+        }
+        to_update: list[DailyRollup] = []
+        to_create: list[DailyRollup] = []
+        for key, counts in batch.rows.items():
+            row = existing.get(key)
+            if row is None:
+                community, street, district = batch.ancestors[key[1]]
+                row = DailyRollup(
+                    day=key[0], grid_id=key[1], department_id=key[2], category_id=key[3],
+                    source=key[4], community_id=community, street_id=street,
+                    district_id=district,
+                )
+                to_create.append(row)
+            else:
+                to_update.append(row)
+            for name, n in counts.items():
+                setattr(row, name, getattr(row, name) + n)
+        DailyRollup.objects.bulk_create(to_create, batch_size=1000)
+        DailyRollup.objects.bulk_update(to_update, ROLLUP_FIELDS, batch_size=500)
+    if batch.workers:
+        wdays = {k[0] for k in batch.workers}
+        users = {k[1] for k in batch.workers}
+        wexisting: dict[WorkerKey, WorkerDailyRollup] = {
+            (x.day, x.user_id, x.grid_id): x
+            for x in WorkerDailyRollup.objects.filter(day__in=wdays, user_id__in=users)
+        }
+        wcreate: list[WorkerDailyRollup] = []
+        wupdate: list[WorkerDailyRollup] = []
+        for wkey, counts in batch.workers.items():
+            w = wexisting.get(wkey)
+            if w is None:
+                w = WorkerDailyRollup(day=wkey[0], user_id=wkey[1], grid_id=wkey[2])
+                wcreate.append(w)
+            else:
+                wupdate.append(w)
+            for name, n in counts.items():
+                setattr(w, name, getattr(w, name) + n)
+        WorkerDailyRollup.objects.bulk_create(wcreate, batch_size=1000)
+        WorkerDailyRollup.objects.bulk_update(
+            wupdate,
+            ["reported", "triaged", "valid", "self_handled", "verified", "verify_on_time"],
+            batch_size=500,
+        )
+
+
+def _settled(events: Iterable[dict[str, Any]], cutoff: datetime) -> list[dict[str, Any]]:
+    """Events up to the first one newer than the cutoff: a transaction still open may yet
+    commit an event with a lower id, and the cursor must never pass over it."""
+    out = []
+    for e in events:
+        if e["at"] > cutoff:
+            break
+        out.append(e)
+    return out
+
+
+def rollups_catch_up(*, batch_size: int = 5000, settle: timedelta = timedelta(seconds=30)) -> int:
+    """Fold every settled event past the cursor into the rollups; returns how many.
+
+    Idempotent and safe to run concurrently: each batch locks the cursor row, adds its
+    counters and moves the cursor in one transaction."""
+    RollupCursor.objects.get_or_create(pk=1)
+    done = 0
+    while True:
+        with transaction.atomic():
+            cursor = RollupCursor.objects.select_for_update().get(pk=1)
+            events = list(
+                ReportEvent.objects.filter(id__gt=cursor.last_event_id)
+                .order_by("id")
+                .values(*_EVENT_FIELDS)[:batch_size]
+            )
+            events = _settled(events, timezone.now() - settle)
+            if not events:
+                return done
+            batch = _Batch()
+            _fold(events, batch)
+            _store(batch)
+            cursor.last_event_id = events[-1]["id"]
+            cursor.save(update_fields=["last_event_id", "updated_at"])
+        done += len(events)
+
+
+def rollups_rebuild(*, batch_size: int = 20000, settle: timedelta = timedelta(0)) -> int:
+    """Drop the rollups and fold every event again, with the same code as the catch-up."""
+    with transaction.atomic():
+        RollupCursor.objects.select_for_update().filter(pk=1).delete()
+        DailyRollup.objects.all().delete()
+        WorkerDailyRollup.objects.all().delete()
+        RollupCursor.objects.create(pk=1, last_event_id=0)
+    return rollups_catch_up(batch_size=batch_size, settle=settle)
