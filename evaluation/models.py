@@ -200,7 +200,9 @@ class RollupCursor(models.Model):
     class Meta:
         verbose_name = _("统计进度")
         verbose_name_plural = _("统计进度")
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="evaluation_cursor_singleton")]
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="evaluation_cursor_singleton")
+        ]
 
     def __str__(self) -> str:
         return str(self.last_event_id)

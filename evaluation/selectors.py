@@ -54,7 +54,8 @@ class Period:
             end = self.start - timedelta(days=1)
             return Period("quarter", date(end.year, end.month - 2, 1), end)
         if self.kind == "year":
-            return Period("year", date(self.start.year - 1, 1, 1), date(self.start.year - 1, 12, 31))
+            year = self.start.year - 1
+            return Period("year", date(year, 1, 1), date(year, 12, 31))
         before = self.start - timedelta(days=1)
         return Period(self.kind, self.start - timedelta(days=self.days), before)
 
