@@ -5,6 +5,7 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from jinzhitong import views
+from reports.views import phone as phone_views
 
 # Resolved per request, so the manifest's hashed name is used once collectstatic ran.
 favicon_url = lazy(static, str)("favicon.ico")
@@ -16,5 +17,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("", include("grids.urls")),
+    path("", include("reports.urls")),
+    # The service worker must be served from the root to control the /m/ pages.
+    path("sw.js", phone_views.service_worker, name="service_worker"),
     path("admin/", admin.site.urls),
 ]

@@ -140,6 +140,13 @@ class Category(models.Model):
     keywords = models.CharField(_("检索词"), max_length=200, blank=True)
     sort = models.PositiveIntegerField(_("排序"), default=0)
     is_active = models.BooleanField(_("启用"), default=True)
+    # How far around a new report the filing page looks for open cases of the same
+    # category ("附近已有相同问题"); a fallen tree is seen from further than litter.
+    nearby_radius_m = models.PositiveIntegerField(
+        _("附近同类案件半径（米）"),
+        default=50,
+        help_text=_("上报前提示该半径内未办结的同类案件"),
+    )
 
     class Meta:
         verbose_name = _("案件类别")
@@ -507,6 +514,7 @@ class EventKind(models.TextChoices):
     SUSPENSION_REFUSED = "suspension_refused", _("驳回挂账")
     RESUMED = "resumed", _("恢复计时")
     URGED = "urged", _("督办")
+    SIGHTING = "sighting", _("补充上报")
     OVERDUE = "overdue", _("超期")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,17 +23,21 @@ from grids.selectors import region_contains, scope_for
 from reports import routing, workflow
 from reports.events import event_write
 from reports.models import (
+    OPEN_STATES,
     CaseSequence,
     Category,
     EventKind,
     FilingStandard,
     Report,
+    ReportEvent,
     RoutingMode,
     Source,
     Stage,
     State,
     Urgency,
 )
+from reports.photos import MAX_PHOTOS, photos_ingest
+from reports.selectors import reports_visible_to
 from reports.workflow import WorkflowError
 
 logger = logging.getLogger(__name__)
@@ -287,6 +291,66 @@ def report_file_self_handled(
         )
         workflow._thumbnails_on_commit(report)
     return report
+
+
+# Sightings add photos of kind "report" to a case that may already hold nine; a case
+# seen by many workers may collect more, but not without bound.
+SIGHTING_PHOTO_CAP = 90
+
+
+def report_add_sighting(
+    report: Report,
+    *,
+    actor: User,
+    note: str,
+    idempotency_key: str,
+    photos: list[Any] | None = None,
+) -> ReportEvent:
+    """附近已有相同问题 → "我也看到了": add a worker's sighting (note and photos) to an open
+    case instead of filing a duplicate. One timeline event of kind ``sighting``; not a
+    state change. A retry with the same key returns the first event."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 64:
+        raise WorkflowError(_("缺少有效的提交标识，请刷新页面后重试"))
+    if not reports_visible_to(actor).filter(pk=report.pk).exists():
+        raise PermissionDenied(_("您无权查看该案件"))
+    note = (note or "").strip()
+    if not note and not photos:
+        raise WorkflowError(_("请填写补充说明或上传照片"))
+    if len(photos or []) > MAX_PHOTOS:
+        raise WorkflowError(_("最多上传 9 张照片"))
+    prepared = prepare_photos(photos)
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        existing = ReportEvent.objects.filter(
+            report=locked, kind=EventKind.SIGHTING, actor=actor, data__key=key
+        ).first()
+        if existing is not None:
+            return existing
+        if locked.state not in OPEN_STATES:
+            raise WorkflowError(_("该案件已办结，请重新上报"))
+        event = event_write(
+            report=locked,
+            kind=EventKind.SIGHTING,
+            actor=actor,
+            from_state=locked.state,
+            note=note,
+            data={"key": key, "photos": len(prepared)},
+        )
+        if prepared:
+            try:
+                photos_ingest(
+                    report=locked,
+                    kind="report",
+                    files=prepared,
+                    uploaded_by=actor,
+                    event=event,
+                    max_count=SIGHTING_PHOTO_CAP,
+                )
+            except ValidationError as e:
+                raise WorkflowError("；".join(e.messages)) from e
+            workflow._thumbnails_on_commit(locked)
+    return event
 
 
 def prepare_photos(files: list[Any] | None) -> list[Any]:

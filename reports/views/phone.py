@@ -1,0 +1,302 @@
+"""The grid worker's phone pages: file a report, self-handled, my reports, the verify queue,
+and the small JSON endpoints the filing page's script uses.
+
+Every form works as a plain POST and re-renders with Chinese messages; the script posts the
+same fields with ``Accept: application/json`` and gets JSON back instead of a redirect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from reports import selectors, services, workflow
+from reports.calendar import get_calendar
+from reports.forms.phone import (
+    FilingForm,
+    NearbyQuery,
+    SelfHandledForm,
+    SightingForm,
+    VerifyForm,
+)
+from reports.models import Report
+
+# The assets the service worker keeps so the filing page opens with no signal.
+OFFLINE_ASSETS = (
+    "css/base.css",
+    "css/phone.css",
+    "js/queue.js",
+    "js/file.js",
+    "vendor/browser-image-compression-2.0.2/browser-image-compression.js",
+    "leaflet/leaflet.css",
+    "leaflet/leaflet.js",
+)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _detail_url(report: Report) -> str | None:
+    """The case page (DESK's ``reports:detail``), or None while it does not exist."""
+    try:
+        return reverse("reports:detail", args=[report.pk])
+    except NoReverseMatch:
+        return None
+
+
+def _worker(request: HttpRequest) -> User:
+    """The phone pages are the grid worker's and grid head's; anyone else is refused."""
+    user = request.user
+    assert isinstance(user, User)
+    if not selectors.filing_grids(user).exists():
+        raise PermissionDenied(_("只有网格员和网格长可以使用此页面"))
+    return user
+
+
+def _form_errors(form: Any) -> dict[str, list[str]]:
+    return {field: [str(m) for m in msgs] for field, msgs in form.errors.items()}
+
+
+def _refused(request: HttpRequest, form: Any, template: str, ctx: dict[str, Any]) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"errors": _form_errors(form)}, status=400)
+    return render(request, template, {**ctx, "form": form}, status=400)
+
+
+def _filed(request: HttpRequest, report: Report) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"number": report.number, "id": report.pk}, status=201)
+    messages.success(request, _("已上报，案件编号 %(number)s") % {"number": report.number})
+    return redirect("reports:mine")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def file(request: HttpRequest) -> HttpResponse:
+    """上报问题: photos, place, category, standard, urgency, description."""
+    user = _worker(request)
+    grids = selectors.filing_grids(user)
+    ctx = {"categories": selectors.categories_for_filing()}
+    if request.method != "POST":
+        form = FilingForm(grids=grids, initial={"idempotency_key": uuid.uuid4().hex})
+        return render(request, "reports/phone/file.html", {**ctx, "form": form})
+    form = FilingForm(request.POST, request.FILES, grids=grids)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            report = services.report_file(
+                reporter=user,
+                category=d["category"],
+                standard=d["standard"],
+                urgency=d["urgency"],
+                description=d["description"],
+                idempotency_key=d["idempotency_key"],
+                grid=d["grid"],
+                lng=d["lng"],
+                lat=d["lat"],
+                building=d["building"],
+                address=d["address"],
+                photos=d["photos"],
+            )
+            return _filed(request, report)
+        except (workflow.WorkflowError, PermissionDenied) as e:
+            form.add_error(None, str(e))
+    return _refused(request, form, "reports/phone/file.html", ctx)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def self_handled(request: HttpRequest) -> HttpResponse:
+    """自处: fixed on the spot, filed closed with before and after photos."""
+    user = _worker(request)
+    grids = selectors.filing_grids(user)
+    ctx = {"categories": selectors.categories_for_filing()}
+    if request.method != "POST":
+        form = SelfHandledForm(grids=grids, initial={"idempotency_key": uuid.uuid4().hex})
+        return render(request, "reports/phone/self_handled.html", {**ctx, "form": form})
+    form = SelfHandledForm(request.POST, request.FILES, grids=grids)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            report = services.report_file_self_handled(
+                reporter=user,
+                category=d["category"],
+                description=d["description"],
+                idempotency_key=d["idempotency_key"],
+                before_photos=d["before_photos"],
+                after_photos=d["after_photos"],
+                grid=d["grid"],
+                lng=d["lng"],
+                lat=d["lat"],
+                building=d["building"],
+                address=d["address"],
+            )
+            return _filed(request, report)
+        except (workflow.WorkflowError, PermissionDenied) as e:
+            form.add_error(None, str(e))
+    return _refused(request, form, "reports/phone/self_handled.html", ctx)
+
+
+def _rows(reports: list[Report]) -> list[dict[str, Any]]:
+    now, calendar, limits = timezone.now(), get_calendar(), selectors.stage_limits()
+    return [
+        {
+            "report": r,
+            "clock": selectors.report_clock(r, now=now, calendar=calendar, limits=limits),
+            "url": _detail_url(r),
+        }
+        for r in reports
+    ]
+
+
+@login_required
+@require_GET
+def mine(request: HttpRequest) -> HttpResponse:
+    """我的上报: my cases with state, department and time left."""
+    user = _worker(request)
+    reports = list(selectors.reports_filed_by(user)[:50])
+    return render(request, "reports/phone/mine.html", {"rows": _rows(reports)})
+
+
+@login_required
+@require_GET
+def verify_queue(request: HttpRequest) -> HttpResponse:
+    """待核查: handled cases in my grids waiting for my on-site check."""
+    user = _worker(request)
+    reports = list(selectors.reports_to_verify(user)[:50])
+    return render(
+        request, "reports/phone/verify_queue.html", {"rows": _rows(reports), "form": VerifyForm()}
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify_case(request: HttpRequest, pk: int) -> HttpResponse:
+    """核查 one case: pass, or fail with a reason and a photo (返工)."""
+    report = selectors.get_report_for_user(request.user, pk)
+    form = VerifyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            workflow.report_verify(
+                report,
+                actor=request.user,  # type: ignore[arg-type]
+                passed=d["result"] == VerifyForm.PASS,
+                note=d["note"],
+                photos=d["photos"],
+            )
+            messages.success(request, _("已提交核查结果：%(n)s") % {"n": report.number})
+            return redirect("reports:verify_queue")
+        except workflow.WorkflowError as e:
+            form.add_error(None, str(e))
+    status = 400 if request.method == "POST" else 200
+    ctx = {"report": report, "form": form, "url": _detail_url(report)}
+    return render(request, "reports/phone/verify_case.html", ctx, status=status)
+
+
+@login_required
+@require_GET
+def categories_json(request: HttpRequest) -> JsonResponse:
+    """The category picker's data, with pinyin keys (cached by the service worker)."""
+    return JsonResponse({"categories": selectors.categories_for_filing()})
+
+
+@login_required
+@require_GET
+def nearby(request: HttpRequest) -> JsonResponse:
+    """附近已有相同问题: my visible open cases of the category near the point."""
+    query = NearbyQuery(request.GET)
+    if not query.is_valid():
+        return JsonResponse({"error": _("请提供类别和有效的经纬度")}, status=400)
+    d = query.cleaned_data
+    now = timezone.now()
+    hits = selectors.nearby_open_reports(
+        request.user, category=d["category"], lng=d["lng"], lat=d["lat"]
+    )
+    out = []
+    for h in hits:
+        r = h.report
+        photo = r.listed_photos[0] if r.listed_photos else None  # type: ignore[attr-defined]
+        out.append(
+            {
+                "id": r.pk,
+                "number": r.number,
+                "description": r.description[:80],
+                "state": r.get_state_display(),
+                "distance_m": round(h.distance_m),
+                "age": _("%(t)s前") % {"t": timesince(r.created_at, now, depth=1)},
+                "photo": (photo.thumbnail or photo.image).url if photo else None,
+                "url": _detail_url(r),
+                "sighting_url": reverse("reports:sighting", args=[r.pk]),
+            }
+        )
+    return JsonResponse({"radius_m": d["category"].nearby_radius_m, "reports": out})
+
+
+@login_required
+@require_POST
+def sighting(request: HttpRequest, pk: int) -> HttpResponse:
+    """我也看到了: add my note and photos to an open case instead of filing a duplicate."""
+    report = selectors.get_report_for_user(request.user, pk)
+    form = SightingForm(request.POST, request.FILES)
+    error = None
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.report_add_sighting(
+                report,
+                actor=request.user,  # type: ignore[arg-type]
+                note=d["note"],
+                photos=d["photos"],
+                idempotency_key=d["idempotency_key"],
+            )
+        except (workflow.WorkflowError, PermissionDenied) as e:
+            error = str(e)
+    else:
+        error = "；".join(m for msgs in _form_errors(form).values() for m in msgs)
+    if error:
+        if _wants_json(request):
+            return JsonResponse({"errors": {"__all__": [error]}}, status=400)
+        messages.error(request, error)
+        return redirect("reports:file")
+    if _wants_json(request):
+        return JsonResponse({"number": report.number, "id": report.pk}, status=201)
+    messages.success(request, _("已补充到案件 %(number)s") % {"number": report.number})
+    return redirect("reports:mine")
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """/sw.js at the site root, so it may control /m/ pages; lists the assets to cache."""
+    assets = [static(a) for a in OFFLINE_ASSETS]
+    pages = [reverse("reports:file"), reverse("reports:categories_json")]
+    ctx = {
+        # Our own URLs as JSON, written into a JS file (autoescape off in the template).
+        "assets_json": json.dumps(assets),
+        "pages_json": json.dumps(pages),
+        "version": hashlib.sha256("\n".join(assets).encode()).hexdigest()[:12],
+    }
+    response = render(request, "reports/phone/sw.js", ctx, content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
+    return response
+
