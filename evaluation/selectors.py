@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import calendar as pycalendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evaluation.models import WORKER_COUNTERS, DailyRollup, WorkerDailyRollup
 from evaluation.rollup import ROLLUP_FIELDS
 from grids.models import Department, Level, Region, Role
 from grids.selectors import region_contains, scope_for
+from reports.models import EventKind, Report, ReportEvent, State
+from reports.selectors import reports_visible_to
 
 # The rollup column holding the region of each level (the city has none: its districts).
 LEVEL_COLUMN: dict[int, str] = {
@@ -247,4 +250,83 @@ def worker_rows(
 def _grid_subtree_q(region: Region) -> Q:
     return Q(
         grid__tree_id=region.tree_id, grid__lft__gte=region.lft, grid__rght__lte=region.rght
+    )
+
+
+# -- drill-down: the cases behind a figure -----------------------------------------------
+
+# metric → (event kinds, extra condition on the event, extra condition on the case).
+_FROM_REPORTED = Q(from_state=State.REPORTED)
+DRILL_METRICS: dict[str, tuple[tuple[str, ...], Q, Q]] = {
+    "reported": ((EventKind.FILED, EventKind.SELF_HANDLED), Q(), Q()),
+    "valid": (
+        (EventKind.ACCEPTED, EventKind.TRANSFERRED, EventKind.SELF_HANDLED),
+        ~Q(kind=EventKind.TRANSFERRED) | _FROM_REPORTED,
+        Q(),
+    ),
+    "accepted": (
+        (EventKind.ACCEPTED, EventKind.TRANSFERRED),
+        Q(kind=EventKind.ACCEPTED) | _FROM_REPORTED,
+        Q(),
+    ),
+    "rejected": ((EventKind.REJECTED,), Q(), Q()),
+    "merged": ((EventKind.MERGED,), _FROM_REPORTED, Q()),
+    "self_handled": ((EventKind.SELF_HANDLED,), Q(), Q()),
+    "dispatched": ((EventKind.DISPATCHED,), Q(), Q()),
+    "returns": ((EventKind.RETURNED,), Q(), Q()),
+    "handled": ((EventKind.HANDLED,), Q(), Q()),
+    "closed": ((EventKind.CLOSED,), Q(), Q()),
+    "closed_on_time": (
+        (EventKind.CLOSED,), Q(), Q(closed_on_time=True, suspension_used=False)
+    ),
+    "reworked": ((EventKind.CLOSED,), Q(), Q(rework_count__gt=0)),
+    "extended": ((EventKind.CLOSED,), Q(), Q(extension_count__gt=0)),
+    "suspended": ((EventKind.SUSPENSION_GRANTED,), Q(), Q()),
+    "urged": ((EventKind.URGED,), Q(), Q()),
+    "overdue": ((EventKind.OVERDUE,), Q(), Q()),
+}
+# Events that carry the department they concern in their data.
+_DEPARTMENT_IN_EVENT = {"dispatched", "returns"}
+
+
+def cases_behind(
+    user: Any,
+    metric: str,
+    period: Period,
+    *,
+    region: Region | None = None,
+    department: Department | None = None,
+    category: int | None = None,
+    source: str | None = None,
+) -> QuerySet[Report]:
+    """The cases a figure counts, within what the user may see (docs/evaluation.md says
+    where this list can differ from the rollup: a category corrected after the event)."""
+    kinds, event_q, case_q = DRILL_METRICS[metric]
+    start = datetime.combine(period.start, time.min, tzinfo=timezone.get_current_timezone())
+    end = datetime.combine(
+        period.end + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    events = ReportEvent.objects.filter(
+        event_q, report_id=OuterRef("pk"), kind__in=kinds, at__gte=start, at__lt=end
+    )
+    if department is not None and metric in _DEPARTMENT_IN_EVENT:
+        events = events.filter(data__department=department.pk)
+    qs = reports_visible_to(user).filter(case_q).filter(Exists(events))
+    if metric in ("dispatched", "handled"):
+        # A case counts at its first dispatch / first "handled" report only.
+        earlier = ReportEvent.objects.filter(report_id=OuterRef("pk"), kind__in=kinds, at__lt=start)
+        qs = qs.exclude(Exists(earlier))
+    if region is not None:
+        if region.level == Level.CITY:
+            qs = qs.filter(district__parent_id=region.pk)
+        else:
+            qs = qs.filter(**{f"{LEVEL_COLUMN[region.level]}_id": region.pk})
+    if department is not None and metric not in _DEPARTMENT_IN_EVENT:
+        qs = qs.filter(department_id=department.pk)
+    if category is not None:
+        qs = qs.filter(Q(category_id=category) | Q(category__parent_id=category))
+    if source:
+        qs = qs.filter(source=source)
+    return qs.select_related("category__parent", "grid", "street", "department").order_by(
+        "-created_at", "-pk"
     )
