@@ -2,7 +2,10 @@
 
 Superusers see every user. Other staff see themselves and the users assigned inside
 their scope (never a superuser), and cannot grant admin-site powers: the superuser,
-staff, group and permission fields are read-only for them.
+staff, group and permission fields are read-only for them. They may change a user (any
+field, the password included) only when every one of that user's assignments lies
+inside their scope (``grids.selectors.can_manage_user``); a user who also holds a role
+elsewhere is read-only to them (403 on a change or password POST).
 """
 
 from __future__ import annotations
@@ -12,23 +15,16 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from grids.admin import AssignmentInline, assignments_visible_to
+from grids.admin import AssignmentInline
+from grids.selectors import can_manage_user, users_visible_to
 
 # Fields that would let scoped staff widen their own (or anyone's) powers.
 PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
-
-
-def users_visible_to(user: Any) -> QuerySet[User]:
-    """Everyone for a superuser; otherwise oneself and the users assigned inside one's scope."""
-    if user.is_superuser:
-        return User.objects.all()
-    in_scope = assignments_visible_to(user).values("user_id")
-    return User.objects.filter(Q(pk=user.pk) | (Q(pk__in=in_scope) & Q(is_superuser=False)))
 
 
 class AccountCreationForm(AdminUserCreationForm):
@@ -75,6 +71,25 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return users_visible_to(request.user).order_by(*self.get_ordering(request))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Also guards the password page (admin/accounts/user/<id>/password/).
+        if obj is not None and not can_manage_user(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and (
+            obj.pk == request.user.pk or not can_manage_user(request.user, obj)
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("delete_selected", None)  # it would not check each user's scope
+        return actions
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         if request.user.is_superuser:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from mptt.admin import MPTTModelAdmin
 from shapely.geometry import mapping, shape
 
+from accounts.models import User
 from grids import geo, services, tree
 from grids.models import (
     ROLE_REGION_LEVEL,
@@ -41,9 +42,12 @@ from grids.models import (
     Role,
 )
 from grids.selectors import (
+    assignments_visible_to,
     buildings_visible_to,
+    can_manage_user,
     departments_visible_to,
     regions_visible_to,
+    users_manageable_by,
 )
 from grids.widgets import BoundaryMapWidget
 
@@ -58,15 +62,6 @@ CONTEXT_SIMPLIFY_DEG = 0.0001
 
 def _is_global(request: HttpRequest) -> bool:
     return bool(request.user.is_superuser)
-
-
-def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
-    """Assignments at a region or department the user can see."""
-    if user.is_superuser:
-        return Assignment.objects.all()
-    return Assignment.objects.filter(
-        Q(region__in=regions_visible_to(user)) | Q(department__in=departments_visible_to(user))
-    )
 
 
 class ScopedForeignKeysMixin:
@@ -503,11 +498,12 @@ class AssignmentForm(forms.ModelForm):
         role = data.get("role")
         region: Region | None = data.get("region")
         department: Department | None = data.get("department")
+        actor = self.request_user
+        if actor is not None:
+            self._check_grant(actor, data)
         if not role:
             return data
-        if role == Role.ADMIN and self.request_user is not None and not (
-            self.request_user.is_superuser
-        ):
+        if role == Role.ADMIN and actor is not None and not actor.is_superuser:
             raise ValidationError(_("只有超级管理员可以分配“管理员”角色"), code="admin_role")
         if role == Role.HANDLER:
             if department is None or region is not None:
@@ -530,6 +526,36 @@ class AssignmentForm(forms.ModelForm):
                 code="role_level",
             )
         return data
+
+
+    def _check_grant(self, actor: Any, data: dict[str, Any]) -> None:
+        """Nobody grants themselves a role; scoped staff grant only inside their scope and
+        only to users whose every role is inside it (the choices say so too; this holds
+        for forged posts)."""
+        chosen = data.get("user")
+        # Inline on a user's page the user is the parent (unsaved while being added).
+        target_id = chosen.pk if chosen is not None else self.instance.user_id
+        previous = self.instance.user_id if self.instance.pk is not None else None
+        if actor.pk is not None and actor.pk in {target_id, previous}:
+            raise ValidationError(
+                _("不能为自己分配或修改岗位，请联系上级管理员"), code="self_grant"
+            )
+        if actor.is_superuser:
+            return
+        region: Region | None = data.get("region")
+        department: Department | None = data.get("department")
+        if region is not None and not regions_visible_to(actor).filter(pk=region.pk).exists():
+            raise ValidationError(_("所选区划不在您的管辖范围内"), code="region_scope")
+        if department is not None and not (
+            departments_visible_to(actor).filter(pk=department.pk).exists()
+        ):
+            raise ValidationError(_("所选部门不在您的管辖范围内"), code="department_scope")
+        targets = User.objects.filter(pk__in=[pk for pk in (target_id, previous) if pk])
+        if any(not can_manage_user(actor, target) for target in targets):
+            raise ValidationError(
+                _("该用户还在您的管辖范围以外任职，只能由管辖其全部岗位的管理员分配岗位"),
+                code="user_scope",
+            )
 
 
 class AssignmentFormSet(BaseInlineFormSet):
@@ -560,6 +586,22 @@ class AssignmentInline(ScopedForeignKeysMixin, admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         formset.form.request_user = request.user  # type: ignore[attr-defined]  # fresh class per call
         return formset
+
+    def _may_edit(self, request: HttpRequest, obj: Any) -> bool:
+        # ``obj`` is the user whose page this is: never one's own roles, never a user who
+        # also holds roles outside the editor's scope.
+        if obj is None:
+            return True
+        return obj.pk != request.user.pk and can_manage_user(request.user, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
 
     def get_min_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int | None:
         # A user created by scoped staff without a role would vanish from their list.
@@ -600,14 +642,33 @@ class AssignmentAdmin(ScopedForeignKeysMixin, admin.ModelAdmin):
         form.request_user = request.user  # type: ignore[attr-defined]
         return form
 
+    def _may_edit(self, request: HttpRequest, obj: Assignment | None) -> bool:
+        if obj is None:
+            return True
+        return obj.user_id != request.user.pk and can_manage_user(request.user, obj.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
     def formfield_for_foreignkey(
         self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> forms.ModelChoiceField | None:
         if db_field.name == "user" and "queryset" not in kwargs:
-            from accounts.admin import users_visible_to
-
-            kwargs["queryset"] = users_visible_to(request.user)
+            # Only users one may grant roles to: never a user who also holds a role outside
+            # one's scope. Oneself stays listed so the form can say why it refuses.
+            kwargs["queryset"] = users_manageable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            # Bulk delete checks no row: it would remove one's own roles or the roles of a
+            # user who is only partly in scope. Scoped staff delete one at a time.
+            actions.pop("delete_selected", None)
+        return actions
 
 
 # --- Geo stamp: read-only, for superusers diagnosing a stale spatial index -------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from accounts.models import User
 from grids.models import Assignment, Building, Department, Region, Role
 
 
@@ -123,6 +124,50 @@ def buildings_visible_to(user: Any) -> QuerySet[Building]:
     if scope.is_global:
         return Building.objects.all()
     return Building.objects.filter(subtree_q(scope.regions, prefix="grid__"))
+
+
+def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
+    """Assignments at a region or department the user can see."""
+    if scope_for(user).is_global:
+        return Assignment.objects.all()
+    return Assignment.objects.filter(
+        Q(region__in=regions_visible_to(user)) | Q(department__in=departments_visible_to(user))
+    )
+
+
+def users_visible_to(user: Any) -> QuerySet[User]:
+    """Everyone for a superuser; otherwise oneself and the users assigned inside one's scope
+    (never a superuser)."""
+    if scope_for(user).is_global:
+        return User.objects.all()
+    in_scope = assignments_visible_to(user).values("user_id")
+    return User.objects.filter(Q(pk=user.pk) | (Q(pk__in=in_scope) & Q(is_superuser=False)))
+
+
+def users_manageable_by(user: Any) -> QuerySet[User]:
+    """The users ``user`` may change (profile, password, roles): superusers may change
+    anyone; others only visible non-superusers whose EVERY assignment lies inside their
+    scope. A user who also holds a role elsewhere belongs to someone else's scope too, and
+    changing them (a password above all) would let one lend oneself that role."""
+    if scope_for(user).is_global:
+        return User.objects.all()
+    outside = Assignment.objects.exclude(pk__in=assignments_visible_to(user).values("pk"))
+    return users_visible_to(user).exclude(pk__in=outside.values("user_id"))
+
+
+def can_manage_user(user: Any, target: Any) -> bool:
+    """Whether ``user`` may change ``target`` (see ``users_manageable_by``)."""
+    if scope_for(user).is_global:
+        return True
+    if target is None or target.pk is None or target.is_superuser:
+        return False
+    if not users_manageable_by(user).filter(pk=target.pk).exists():
+        return False
+    # A colleague with admin-site permissions one lacks would lend one those permissions
+    # through their password; only someone holding all of them may change such a user.
+    if target.pk != user.pk and target.is_staff:
+        return set(target.get_all_permissions()) <= set(user.get_all_permissions())
+    return True
 
 
 def region_path(region: Region) -> list[Region]:

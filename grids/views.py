@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from grids import geo, workspaces
-from grids.models import LEVEL_SLUGS, Region, Role
-from grids.selectors import scope_for
+from grids.models import LEVEL_SLUGS, Role
+from grids.selectors import regions_visible_to, scope_for
 
 
 def _error(status: int, reason: str) -> JsonResponse:
@@ -42,7 +42,10 @@ def locate(request: HttpRequest) -> JsonResponse:
     hit = index.locate(lng, lat)
     if hit is None:
         return _error(404, _("该位置不在任何网格内，请在地图上手动选择位置"))
-    grid = Region.objects.get(pk=hit.id)
+    grid = regions_visible_to(request.user).filter(pk=hit.id).first()
+    if grid is None:
+        # Same status as "no grid here": the answer must not reveal grids out of scope.
+        return _error(404, _("该位置不在您负责的区域内，请确认位置或联系所在网格中心"))
     path = grid.get_ancestors(include_self=True).values("code", "name", "level")
     building = index.nearest_building(hit.id, lng, lat)
     body: dict[str, Any] = {

@@ -5,9 +5,12 @@ Production: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL.
 """
 
 import importlib.util
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "mptt",
     "import_export",
+    "csp",
+    "axes",
     "accounts",
     "grids",
     "reports",
@@ -51,6 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -131,20 +139,51 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 # Extra notification transports (dotted paths of callables taking a Notification).
 NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
-# Spreadsheet exports never carry live formulas (CSV injection).
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# Spreadsheet exports never carry live formulas (CSV injection): reports.resources
+# escapes every cell with jinzhitong.cells, reversibly. django-import-export's own
+# escaping drops the "=" and so alters the value; it stays off.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 REPORT_PHOTO_MAX_BYTES = envint("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out account is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "accounts.validators.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
+
+# Login throttling (django-axes). Failures are counted per account and, separately, per
+# address: the account lock stops guessing one password from many machines, the address
+# lock stops one machine spraying a common password over many accounts. 10 failures lock
+# for 30 minutes; a success resets the account's count. Superusers unlock in the admin
+# (访问尝试 / Access attempts).
+AXES_ENABLED = envbool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout"
+# Reverse proxies in front of the app (each appends to X-Forwarded-For); 0 = none.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+AXES_USERNAME_FORM_FIELD = "username"
+
+# Sessions end after 12 idle hours: every request renews the cookie, so an office day
+# never logs anyone out, and a phone left in a drawer overnight does.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_SAVE_EVERY_REQUEST = True
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
@@ -193,6 +232,38 @@ MAP_TILE_ATTRIBUTION = envstr("MAP_TILE_ATTRIBUTION", "")
 MAP_TILE_SUBDOMAINS = envstr("MAP_TILE_SUBDOMAINS", "")
 MAP_DEFAULT_CENTER = (envfloat("MAP_CENTER_LAT", 39.125), envfloat("MAP_CENTER_LNG", 117.19))
 MAP_DEFAULT_ZOOM = envint("MAP_DEFAULT_ZOOM", 11)
+
+
+def _tile_source(url: str) -> list[str]:
+    """The CSP source of the tile server: scheme and host, ``{s}`` subdomains as ``*.``."""
+    if not url:
+        return []
+    parts = urlsplit(url.replace("{s}", "x"))
+    if not parts.scheme or not parts.hostname:
+        return []  # a relative URL: tiles come from this site
+    host = parts.netloc
+    if "{s}" in urlsplit(url).netloc:
+        host = "*." + host.split(".", 1)[1] if "." in host else host
+    return [f"{parts.scheme}://{host}"]
+
+
+# Content-Security-Policy (django-csp): no inline script or style on any page, so a
+# name stored by one user can never run as script in another user's browser. Page data
+# goes through json_script blocks (type application/json, never executed).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:", *_tile_source(MAP_TILE_URL)],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,

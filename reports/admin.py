@@ -124,6 +124,7 @@ class WorkScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 # =======================================================================================
 
 import mimetypes  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from datetime import datetime  # noqa: E402
 
 from django import forms  # noqa: E402
@@ -137,7 +138,8 @@ from django.utils.html import format_html  # noqa: E402
 from django.utils.translation import gettext  # noqa: E402
 
 from grids import geo  # noqa: E402
-from grids.models import Region  # noqa: E402
+from grids.models import Level, Region  # noqa: E402
+from grids.selectors import departments_visible_to, regions_visible_to  # noqa: E402
 from reports import catalog as catalog_service  # noqa: E402
 from reports.models import (  # noqa: E402
     Category,
@@ -149,6 +151,7 @@ from reports.models import (  # noqa: E402
     StageLimit,
 )
 from reports.resources import CONTENT_TYPES  # noqa: E402
+from reports.selectors import rule_regions_visible_to, rules_visible_to  # noqa: E402
 from reports.sla import format_amount  # noqa: E402
 
 # A city's catalogue or rule table is well under a megabyte; 10 MB is a wrong file.
@@ -220,13 +223,14 @@ def _table_export_view(
     *,
     basename: str,
     exporter: Any,
+    **scope: Any,
 ) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     fmt = request.GET.get("format", "xlsx")
     if fmt not in CONTENT_TYPES:
         fmt = "xlsx"
-    response = HttpResponse(exporter(fmt=fmt), content_type=CONTENT_TYPES[fmt])
+    response = HttpResponse(exporter(fmt=fmt, **scope), content_type=CONTENT_TYPES[fmt])
     stamp = timezone.localdate().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="{basename}-{stamp}.{fmt}"'
     return response
@@ -427,6 +431,20 @@ class RoutingRuleAdminForm(forms.ModelForm):
             "valid_until": _("含当天；留空为长期有效"),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        department = self.fields.get("department")
+        if (
+            isinstance(department, forms.ModelChoiceField)
+            and department.queryset is not None
+            and self.instance.department_id
+        ):
+            # A street's rule may send cases to a district department that street staff
+            # cannot otherwise pick: the rule stays savable with its current department.
+            department.queryset = department.queryset.model.objects.filter(
+                Q(pk__in=department.queryset.values("pk")) | Q(pk=self.instance.department_id)
+            )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("valid_from"), data.get("valid_until")
@@ -457,22 +475,28 @@ class RuleDryRunForm(forms.Form):
         label=_("时间"), required=False, help_text=_("留空为现在；格式 2026-07-01 09:00")
     )
 
+    def __init__(self, *args: Any, regions: QuerySet[Region], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only places inside the user's scope; another street's code "does not exist".
+        self.regions = regions
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         code = data.get("region_code")
         lng, lat = data.get("lng"), data.get("lat")
         if code:
-            region = Region.objects.filter(code=code).first()
+            region = self.regions.filter(code=code).first()
             if region is None:
                 self.add_error("region_code", gettext("区划代码“%(code)s”不存在") % {"code": code})
             data["region"] = region
         elif lng is not None and lat is not None:
             hit = geo.get_index().locate(lng, lat)
+            region = None if hit is None else self.regions.filter(pk=hit.id).first()
             if hit is None:
                 self.add_error("lng", gettext("该位置不在任何网格内"))
-                data["region"] = None
-            else:
-                data["region"] = Region.objects.get(pk=hit.id)
+            elif region is None:
+                self.add_error("lng", gettext("该位置不在您的管辖范围内"))
+            data["region"] = region
         elif not self.errors:
             raise forms.ValidationError(gettext("请填写网格代码，或同时填写经度和纬度"))
         return data
@@ -491,6 +515,34 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     autocomplete_fields = ["category", "region", "department"]
     ordering = ["category__code", "region__code", "-priority", "id"]
     list_per_page = 200
+
+    # Scope: a rule belongs to the region it covers (reports.selectors.rules_visible_to);
+    # the list, change/delete pages, bulk actions, export, check and dry run all go
+    # through it, and the region/department choices are the user's own.
+
+    actions = ["disable_selected", "enable_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RoutingRule]:
+        return rules_visible_to(request.user)
+
+    @admin.action(description=_("停用所选规则"), permissions=["change"])
+    def disable_selected(self, request: HttpRequest, queryset: QuerySet[RoutingRule]) -> None:
+        n = catalog_service.rules_set_active(rules=queryset, active=False)
+        messages.success(request, gettext("已停用 %(n)d 条规则") % {"n": n})
+
+    @admin.action(description=_("启用所选规则"), permissions=["change"])
+    def enable_selected(self, request: HttpRequest, queryset: QuerySet[RoutingRule]) -> None:
+        n = catalog_service.rules_set_active(rules=queryset, active=True)
+        messages.success(request, gettext("已启用 %(n)d 条规则") % {"n": n})
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "region":
+            kwargs["queryset"] = rule_regions_visible_to(request.user)
+        elif db_field.name == "department":
+            kwargs["queryset"] = departments_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("有效期"))
     def validity(self, obj: RoutingRule) -> str:
@@ -540,7 +592,8 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         return _table_export_view(
-            request, self, basename="routing-rules", exporter=catalog_service.export_rules
+            request, self, basename="routing-rules", exporter=catalog_service.export_rules,
+            rules=self.get_queryset(request),
         )
 
     def check_view(self, request: HttpRequest) -> HttpResponse:
@@ -550,15 +603,35 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": gettext("规则检查"),
-            "check": catalog_service.check_rules(),
+            "check": self._scoped_check(request, catalog_service.check_rules()),
         }
         return render(request, "admin/reports/routingrule/check.html", context)
+
+    def _scoped_check(
+        self, request: HttpRequest, check: catalog_service.RuleCheck
+    ) -> catalog_service.RuleCheck:
+        """The check as far as the user's scope goes: their streets, their rules."""
+        if request.user.is_superuser:
+            return check
+        rule_ids = set(self.get_queryset(request).values_list("pk", flat=True))
+        regions = regions_visible_to(request.user)
+        region_ids = set(regions.values_list("pk", flat=True))
+        return replace(
+            check,
+            rule_count=self.get_queryset(request).filter(is_active=True).count(),
+            region_count=regions.filter(level=Level.STREET).count(),
+            conflicts=tuple(
+                c for c in check.conflicts if all(rid in rule_ids for rid, _text in c.rules)
+            ),
+            uncovered=tuple(u for u in check.uncovered if u.region_id in region_ids),
+        )
 
     def dry_run_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        form = RuleDryRunForm(request.GET or None)
+        form = RuleDryRunForm(request.GET or None, regions=regions_visible_to(request.user))
         result = None
+        hidden_rule = False
         if form.is_bound and form.is_valid() and form.cleaned_data.get("region") is not None:
             at: datetime | None = form.cleaned_data.get("at")
             result = catalog_service.dry_run(
@@ -566,14 +639,39 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 region=form.cleaned_data["region"],
                 at=at,
             )
+            if not request.user.is_superuser:
+                result, hidden_rule = self._scoped_dry_run(request, result)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": gettext("试分拨"),
             "form": form,
             "result": result,
+            "hidden_rule": hidden_rule,
         }
         return render(request, "admin/reports/routingrule/dry_run.html", context)
+
+    def _scoped_dry_run(
+        self, request: HttpRequest, result: catalog_service.DryRun
+    ) -> tuple[catalog_service.DryRun, bool]:
+        """Only rules in scope are shown; a winner outside it is named as such, no more."""
+        rule_ids = set(self.get_queryset(request).values_list("pk", flat=True))
+        decision = result.decision
+        hidden = any(
+            r.id not in rule_ids
+            for r in ((decision.rule,) if decision.rule else ()) + decision.candidates
+        )
+        if hidden:
+            decision = replace(
+                decision, reason=gettext("由管辖范围以外的规则决定（由上级管理员维护）")
+            )
+        return replace(
+            result,
+            decision=decision,
+            rule=result.rule if result.rule and result.rule.pk in rule_ids else None,
+            candidates=tuple(r for r in result.candidates if r.pk in rule_ids),
+            considered=tuple(c for c in result.considered if c.rule.pk in rule_ids),
+        ), hidden
 
 
 # --- cases (read-only) ----------------------------------------------------------------

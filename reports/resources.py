@@ -20,6 +20,7 @@ import tablib
 from import_export import fields, resources
 from import_export.formats import base_formats
 
+from jinzhitong.cells import escape_formula
 from reports.models import Category, FilingStandard, RoutingRule
 from reports.sla import format_amount
 
@@ -245,8 +246,15 @@ def _format(fmt: str) -> base_formats.TablibFormat:
 
 
 def write_dataset(dataset: tablib.Dataset, fmt: str) -> bytes:
-    """The dataset as file bytes in ``fmt`` (csv: UTF-8 with BOM; xlsx: one sheet)."""
-    data: Any = _format(fmt).export_data(dataset)
+    """The dataset as file bytes in ``fmt`` (csv: UTF-8 with BOM; xlsx: one sheet).
+
+    Text cells that a spreadsheet would evaluate are escaped (``jinzhitong.cells``); the
+    readers in ``reports.catalog`` undo that, so files round-trip unchanged.
+    """
+    safe = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+    for row in dataset:
+        safe.append([escape_formula(cell) for cell in row])
+    data: Any = _format(fmt).export_data(safe)
     if fmt == "csv":
         return ("\ufeff" + data).encode("utf-8")
     return bytes(data)

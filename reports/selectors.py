@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
 from grids.models import Level, Region, Role
-from grids.selectors import scope_for, subtree_q
+from grids.selectors import regions_visible_to, scope_for, subtree_q
 from reports import sla
 from reports.models import (
     OPEN_STATES,
@@ -26,6 +26,7 @@ from reports.models import (
     PhotoKind,
     Report,
     ReportPhoto,
+    RoutingRule,
     Stage,
     StageLimit,
     State,
@@ -60,6 +61,35 @@ def reports_visible_to(user: Any) -> QuerySet[Report]:
     if getattr(user, "is_authenticated", False):
         q |= Q(reporter=user)
     return Report.objects.filter(q)
+
+
+def is_city_admin(user: Any) -> bool:
+    """Superusers, and holders of the administrator role at a city node."""
+    scope = scope_for(user)
+    return scope.is_global or any(
+        region.level == Level.CITY for region in scope.regions_for(Role.ADMIN)
+    )
+
+
+def rule_regions_visible_to(user: Any) -> QuerySet[Region]:
+    """Regions whose routing rules ``user`` may see and write: their scope, without the
+    city node itself unless they administer the city (a city-wide rule routes every
+    street's cases)."""
+    regions = regions_visible_to(user)
+    if is_city_admin(user):
+        return regions
+    return regions.exclude(level=Level.CITY)
+
+
+def rules_visible_to(user: Any) -> QuerySet[RoutingRule]:
+    """Routing rules belong to the region they cover: visible and editable within scope."""
+    scope = scope_for(user)
+    if scope.is_global:
+        return RoutingRule.objects.all()
+    rules = RoutingRule.objects.filter(subtree_q(scope.regions, prefix="region__"))
+    if not is_city_admin(user):
+        rules = rules.exclude(region__level=Level.CITY)
+    return rules
 
 
 def get_report_for_user(user: Any, pk: int | str) -> Report:

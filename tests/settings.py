@@ -21,3 +21,8 @@ import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="jzt-test-media-"))
+
+# Production renews the session on every request (12 idle hours); that is three more
+# queries per request (savepoint, UPDATE, release) which would blur every page's query
+# budget. tests/accounts/test_throttling.py turns it back on to test it.
+SESSION_SAVE_EVERY_REQUEST = False

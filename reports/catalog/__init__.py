@@ -54,6 +54,7 @@ from reports.catalog.tables import (
     import_catalog,
     import_rules,
     rules_dataset,
+    rules_set_active,
     standard_delete,
     standard_save,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "rule_department_errors",
     "rule_save",
     "rules_dataset",
+    "rules_set_active",
     "standard_delete",
     "standard_save",
 ]

@@ -17,9 +17,12 @@ from typing import Any, Final
 import tablib
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import Department, Region
+from jinzhitong.cells import unescape_formula
 from reports.catalog.rules import (
     reset_rule_table_cache,
     rule_conflict_warnings,
@@ -134,7 +137,8 @@ def _cell(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    # Exports prefix formula-like text with an apostrophe (jinzhitong.cells): undo it.
+    return str(unescape_formula(str(value).strip()))
 
 
 def _read_rows(
@@ -575,6 +579,10 @@ def standard_save(
 
 def standard_delete(*, standard: FilingStandard) -> None:
     standard.delete()
+def rules_set_active(*, rules: QuerySet[RoutingRule], active: bool) -> int:
+    """Enable or disable ``rules`` (already limited to the caller's scope); the number
+    changed. ``updated_at`` is set so every process reloads its rule table."""
+    return rules.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------- rule import
@@ -779,10 +787,11 @@ def import_rules(file_bytes: bytes, *, fmt: str) -> ImportResult:
     return result
 
 
-def rules_dataset() -> tablib.Dataset:
-    rules = RoutingRule.objects.select_related("category", "region", "department").order_by(
-        "category__code", "region__code", "-priority", "pk"
-    )
+def rules_dataset(rules: QuerySet[RoutingRule] | None = None) -> tablib.Dataset:
+    """The rule table in import format; ``rules`` limits it (e.g. to a user's scope)."""
+    rules = (RoutingRule.objects.all() if rules is None else rules).select_related(
+        "category", "region", "department"
+    ).order_by("category__code", "region__code", "-priority", "pk")
     dataset = tablib.Dataset(headers=list(RULE_COLUMNS), title="rules")
     resource = RoutingRuleResource()
     for rule in rules:
@@ -790,8 +799,8 @@ def rules_dataset() -> tablib.Dataset:
     return dataset
 
 
-def export_rules(*, fmt: str) -> bytes:
-    return write_dataset(rules_dataset(), fmt)
+def export_rules(*, fmt: str, rules: QuerySet[RoutingRule] | None = None) -> bytes:
+    return write_dataset(rules_dataset(rules), fmt)
 
 
 def file_format(filename: str) -> str | None:

@@ -68,9 +68,23 @@
     return { type: "MultiPolygon", coordinates: roundCoords(polygons) };
   }
 
+  /* Leaflet puts strings into the page as HTML (tooltips, popups, attribution): every
+   * value from the server goes in as a text node or escaped, never as markup. */
+  function textNode(text) {
+    var span = document.createElement("span");
+    span.textContent = text == null ? "" : String(text);
+    return span;
+  }
+
+  function escapeHtml(text) {
+    return String(text == null ? "" : text)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
   function addTiles(map, config) {
     if (!config.tileUrl) return false;
-    var options = { attribution: config.attribution || "", maxZoom: 19 };
+    var options = { attribution: escapeHtml(config.attribution || ""), maxZoom: 19 };
     if (config.subdomains && config.subdomains.length) options.subdomains = config.subdomains;
     L.tileLayer(config.tileUrl, options).addTo(map);
     return true;
@@ -82,7 +96,7 @@
       style: function () { return CONTEXT_STYLE; },
       onEachFeature: function (feature, layer) {
         if (feature.properties && feature.properties.name) {
-          layer.bindTooltip(feature.properties.name, { sticky: true });
+          layer.bindTooltip(textNode(feature.properties.name), { sticky: true });
         }
       },
     }).addTo(map);
@@ -105,7 +119,7 @@
     var map = L.map(mapNode, { center: config.center, zoom: config.zoom });
     if (!addTiles(map, config)) {
       mapNode.classList.add("boundary-map--no-tiles");
-      map.attributionControl.addAttribution(config.messages.noTiles);
+      map.attributionControl.addAttribution(escapeHtml(config.messages.noTiles));
     }
     var context = addContext(map, config.context);
     var drawn = new L.FeatureGroup().addTo(map);

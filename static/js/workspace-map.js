@@ -8,9 +8,16 @@
   var cfg = JSON.parse(document.getElementById("map-config").textContent);
   var data = JSON.parse(document.getElementById("ws-geojson").textContent);
 
+  function escapeHtml(text) {
+    // Leaflet's attribution is HTML: configured text goes in escaped.
+    return String(text == null ? "" : text)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
   var map = L.map(el, { zoomSnap: 0.25, scrollWheelZoom: false });
   if (cfg.tileUrl) {
-    var opts = { attribution: cfg.attribution || "", maxZoom: 19 };
+    var opts = { attribution: escapeHtml(cfg.attribution || ""), maxZoom: 19 };
     if (cfg.subdomains) { opts.subdomains = cfg.subdomains; }
     L.tileLayer(cfg.tileUrl, opts).addTo(map);
   } else {

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from grids.models import Assignment, Role
 from tests.conftest import City
+from tests.factories import UserFactory, assign
 from tests.grids.test_admin import login, make_staff
 
 
@@ -168,3 +170,203 @@ def test_it_lets_scoped_staff_add_a_worker_of_their_street(
     assert list(user.assignments.values_list("role", "region")) == [
         (Role.GRID_WORKER, city.grid.pk)
     ]
+
+
+# --- delegated administration: no escalation through another user's account ------------
+
+
+@pytest.fixture
+def mixed_user(city: City) -> User:
+    """A grid worker of 万兴街道 who also holds a district role in 南开区."""
+    user = UserFactory(username="mixed", full_name="兼职人员")
+    assign(user, Role.GRID_WORKER, region=city.grid)
+    assign(user, Role.DISTRICT_STAFF, region=city.district)
+    return user
+
+
+def _password_post(password: str = "New-Secret-2026!") -> dict[str, str]:
+    return {"password1": password, "password2": password, "usable_password": "true"}
+
+
+def _grant_staff(street_staff: User) -> User:
+    return make_staff(
+        street_staff, "view_user", "change_user", "view_assignment", "add_assignment",
+        "change_assignment", "delete_assignment", "view_region",
+    )
+
+
+def test_it_refuses_street_staff_resetting_the_password_of_a_user_with_a_district_role(
+    client: Client, city: City, street_staff: User, mixed_user: User
+) -> None:
+    staff = make_staff(street_staff, "view_user", "change_user")
+    url = reverse("admin:auth_user_password_change", args=[mixed_user.pk])
+
+    page = login(client, staff).get(url)
+    posted = client.post(url, _password_post())
+
+    assert page.status_code == 403
+    assert posted.status_code == 403
+    assert User.objects.get(pk=mixed_user.pk).check_password("pw-123456")
+
+
+def test_it_refuses_street_staff_changing_a_user_with_a_district_role(
+    client: Client, city: City, street_staff: User, mixed_user: User
+) -> None:
+    staff = make_staff(street_staff, "view_user", "change_user")
+    url = reverse("admin:accounts_user_change", args=[mixed_user.pk])
+
+    response = login(client, staff).post(
+        url, _user_post(mixed_user, full_name="改名", is_superuser="", is_staff="")
+    )
+
+    assert response.status_code == 403
+    assert User.objects.get(pk=mixed_user.pk).full_name == "兼职人员"
+
+
+def test_it_lets_street_staff_reset_the_password_of_a_worker_fully_in_their_street(
+    client: Client, city: City, street_staff: User, worker: User
+) -> None:
+    staff = make_staff(street_staff, "view_user", "change_user")
+    url = reverse("admin:auth_user_password_change", args=[worker.pk])
+
+    response = login(client, staff).post(url, _password_post())
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=worker.pk).check_password("New-Secret-2026!")
+
+
+def test_it_lets_street_staff_edit_a_worker_fully_in_their_street(
+    client: Client, city: City, street_staff: User, worker: User
+) -> None:
+    staff = make_staff(street_staff, "view_user", "change_user")
+
+    response = login(client, staff).post(
+        reverse("admin:accounts_user_change", args=[worker.pk]),
+        _user_post(worker, full_name="张鑫（改）", is_superuser="", is_staff=""),
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=worker.pk).full_name == "张鑫（改）"
+
+
+def test_it_refuses_a_self_granted_role(
+    client: Client, city: City, street_staff: User
+) -> None:
+    staff = _grant_staff(street_staff)
+
+    response = login(client, staff).post(
+        reverse("admin:grids_assignment_add"),
+        {"user": staff.pk, "role": Role.GRID_WORKER, "region": city.grid.pk},
+    )
+
+    assert response.status_code == 200
+    assert "不能为自己分配或修改岗位" in response.content.decode()
+    assert list(staff.assignments.values_list("role", flat=True)) == [Role.STREET_STAFF]
+
+
+def test_it_refuses_a_grant_outside_the_granters_scope(
+    client: Client, city: City, street_staff: User, worker: User
+) -> None:
+    staff = _grant_staff(street_staff)
+
+    response = login(client, staff).post(
+        reverse("admin:grids_assignment_add"),
+        {"user": worker.pk, "role": Role.GRID_WORKER, "region": city.other_grid.pk},
+    )
+
+    assert response.status_code == 200
+    assert not worker.assignments.filter(region=city.other_grid).exists()
+
+
+def test_it_refuses_a_grant_to_a_user_with_a_role_outside_scope(
+    client: Client, city: City, street_staff: User, mixed_user: User
+) -> None:
+    staff = _grant_staff(street_staff)
+
+    response = login(client, staff).post(
+        reverse("admin:grids_assignment_add"),
+        {"user": mixed_user.pk, "role": Role.GRID_WORKER, "region": city.neighbour_grid.pk},
+    )
+
+    assert response.status_code == 200
+    assert not mixed_user.assignments.filter(region=city.neighbour_grid).exists()
+
+
+def test_it_lets_street_staff_grant_a_role_inside_their_street(
+    client: Client, city: City, street_staff: User, worker: User
+) -> None:
+    staff = _grant_staff(street_staff)
+
+    response = login(client, staff).post(
+        reverse("admin:grids_assignment_add"),
+        {"user": worker.pk, "role": Role.GRID_WORKER, "region": city.neighbour_grid.pk},
+    )
+
+    assert response.status_code == 302
+    assert worker.assignments.filter(region=city.neighbour_grid).exists()
+
+
+def test_it_refuses_changing_an_in_scope_role_of_a_user_with_a_role_outside_scope(
+    client: Client, city: City, street_staff: User, mixed_user: User
+) -> None:
+    staff = _grant_staff(street_staff)
+    grid_role = mixed_user.assignments.get(role=Role.GRID_WORKER)
+
+    response = login(client, staff).post(
+        reverse("admin:grids_assignment_change", args=[grid_role.pk]),
+        {"user": mixed_user.pk, "role": Role.GRID_WORKER, "region": city.neighbour_grid.pk},
+    )
+
+    assert response.status_code == 403
+    assert Assignment.objects.get(pk=grid_role.pk).region_id == city.grid.pk
+
+
+def test_it_refuses_editing_ones_own_assignment(
+    client: Client, city: City, street_staff: User
+) -> None:
+    staff = _grant_staff(street_staff)
+    own = staff.assignments.get()
+
+    changed = login(client, staff).post(
+        reverse("admin:grids_assignment_change", args=[own.pk]),
+        {"user": staff.pk, "role": Role.LEADER, "region": city.street.pk},
+    )
+    deleted = client.post(reverse("admin:grids_assignment_delete", args=[own.pk]), {"post": "yes"})
+
+    assert changed.status_code == 403
+    assert deleted.status_code == 403
+    assert Assignment.objects.get(pk=own.pk).role == Role.STREET_STAFF
+
+
+def test_it_ignores_roles_posted_inline_on_ones_own_user_page(
+    client: Client, city: City, street_staff: User
+) -> None:
+    staff = _grant_staff(street_staff)
+
+    login(client, staff).post(
+        reverse("admin:accounts_user_change", args=[staff.pk]),
+        _user_post(
+            staff, **{
+                "assignments-TOTAL_FORMS": "1", "assignments-0-role": Role.GRID_WORKER,
+                "assignments-0-region": str(city.grid.pk),
+            },
+        ),
+    )
+
+    assert list(staff.assignments.values_list("role", flat=True)) == [Role.STREET_STAFF]
+
+
+def test_it_refuses_resetting_the_password_of_a_colleague_with_more_admin_rights(
+    client: Client, city: City, street_staff: User
+) -> None:
+    staff = make_staff(street_staff, "view_user", "change_user")
+    colleague = UserFactory(username="colleague", full_name="同事")
+    assign(colleague, Role.STREET_STAFF, region=city.street)
+    make_staff(colleague, "view_region", "add_region", "change_region")
+
+    response = login(client, staff).post(
+        reverse("admin:auth_user_password_change", args=[colleague.pk]), _password_post()
+    )
+
+    assert response.status_code == 403
+    assert User.objects.get(pk=colleague.pk).check_password("pw-123456")

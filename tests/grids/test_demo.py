@@ -1,6 +1,7 @@
 from io import StringIO
 
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.test import Client
 
 from grids import geo
@@ -55,4 +56,4 @@ def test_it_locates_building_25_in_the_sixth_grid(db: None) -> None:
 def test_it_prints_logins_that_work(db: None, client: Client) -> None:
     out = _load()
     assert "zhangxin" in out and "jzt-demo-2026" in out
-    assert client.login(username="zhangxin", password="jzt-demo-2026")
+    assert client.login(request=HttpRequest(), username="zhangxin", password="jzt-demo-2026")

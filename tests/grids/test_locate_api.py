@@ -52,6 +52,39 @@ def test_it_costs_a_fixed_number_of_queries(
 ) -> None:
     client.force_login(worker)
     client.get(URL, {"lng": "117.175", "lat": "39.105"})  # builds the index
-    # session, user, geo stamp, grid row, grid path
-    with django_assert_num_queries(5):
+    # session, user, geo stamp, the user's assignments (scope), grid row in scope, grid path
+    with django_assert_num_queries(6):
         client.get(URL, {"lng": "117.175", "lat": "39.105"})
+
+
+def test_it_answers_404_for_a_grid_of_another_street(
+    client: Client, city: City, other_street_staff: User
+) -> None:
+    client.force_login(other_street_staff)
+
+    response = client.get(URL, {"lng": "117.175", "lat": "39.105"})  # 万兴街道's 第六网格
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "该位置不在您负责的区域内，请确认位置或联系所在网格中心"}
+
+
+def test_it_answers_404_to_a_user_with_no_role(
+    client: Client, city: City, outsider: User
+) -> None:
+    client.force_login(outsider)
+
+    response = client.get(URL, {"lng": "117.175", "lat": "39.105"})
+
+    assert response.status_code == 404
+    assert "第六网格" not in response.content.decode()
+
+
+def test_it_answers_for_a_grid_inside_the_street_of_street_staff(
+    client: Client, city: City, street_staff: User
+) -> None:
+    client.force_login(street_staff)
+
+    response = client.get(URL, {"lng": "117.185", "lat": "39.105"})
+
+    assert response.status_code == 200
+    assert response.json()["grid"]["code"] == city.neighbour_grid.code
