@@ -63,7 +63,7 @@ class StatsForm(forms.Form):
     def _allows(self, by: str) -> bool:
         if by == "worker":
             return self.scope.sees_regions or self.scope.worker_id is not None
-        if by == "region":
+        if by in ("region", "street"):
             return self.scope.sees_regions
         return self.scope.sees_regions or bool(self.scope.departments)
 

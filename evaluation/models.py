@@ -8,7 +8,6 @@ docs/evaluation.md for what each counter counts and at which event.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -52,43 +51,8 @@ HIST_FIELDS: tuple[str, ...] = tuple(
 SECS_FIELDS: tuple[str, ...] = tuple(f"secs_{stage}" for stage in DURATION_STAGES)
 
 
-class RollupKey(models.Model):
-    """The key columns shared by the rollup tables (abstract)."""
-
-    day = models.DateField(_("日期"))
-    grid = models.ForeignKey(
-        "grids.Region", verbose_name=_("网格"), related_name="+", on_delete=models.PROTECT
-    )
-    # The grid's ancestors, copied from the case: a table by street is one GROUP BY on an
-    # indexed column instead of a join to the tree.
-    community = models.ForeignKey(
-        "grids.Region", verbose_name=_("社区"), related_name="+", on_delete=models.PROTECT
-    )
-    street = models.ForeignKey(
-        "grids.Region", verbose_name=_("街道"), related_name="+", on_delete=models.PROTECT
-    )
-    district = models.ForeignKey(
-        "grids.Region", verbose_name=_("区"), related_name="+", on_delete=models.PROTECT
-    )
-    department = models.ForeignKey(
-        "grids.Department",
-        verbose_name=_("处置部门"),
-        null=True,
-        blank=True,
-        related_name="+",
-        on_delete=models.PROTECT,
-    )
-    category = models.ForeignKey(
-        "reports.Category", verbose_name=_("类别"), related_name="+", on_delete=models.PROTECT
-    )
-    source = models.CharField(_("来源"), max_length=16)
-
-    class Meta:
-        abstract = True
-
-
-class DailyRollup(RollupKey):
-    """Counters per day × grid × department × category × source."""
+class Counters(models.Model):
+    """The counters of a rollup row (abstract); see COUNTERS and docs/evaluation.md."""
 
     reported = models.PositiveIntegerField(default=0)
     triaged = models.PositiveIntegerField(default=0)
@@ -128,26 +92,69 @@ class DailyRollup(RollupKey):
     del _stage, _i
 
     class Meta:
+        abstract = True
+
+
+# Key columns are plain integers, not foreign keys: the rollups are derived data, rebuilt
+# from the events, and a foreign key would add an index and a check to every write.
+# department_id 0 means "at no department" (triage at the center); category_id is the
+# minor category; the grid's ancestors are copied so a table by street is one GROUP BY.
+
+
+class DailyRollup(Counters):
+    """Counters per day × grid × department × category × source."""
+
+    day = models.DateField(_("日期"))
+    grid_id = models.IntegerField(_("网格"))
+    community_id = models.IntegerField(_("社区"))
+    street_id = models.IntegerField(_("街道"))
+    district_id = models.IntegerField(_("区"))
+    department_id = models.IntegerField(_("处置部门"), default=0)
+    category_id = models.IntegerField(_("类别"))
+    source = models.CharField(_("来源"), max_length=16)
+
+    class Meta:
         verbose_name = _("日统计")
         verbose_name_plural = _("日统计")
         constraints = [
+            # the upsert's conflict target.
             models.UniqueConstraint(
-                fields=["day", "grid", "department", "category", "source"],
+                fields=["day", "grid_id", "department_id", "category_id", "source"],
                 name="evaluation_rollup_key",
-                nulls_distinct=False,
             )
         ]
         indexes = [
-            # the city-wide or district tables by street over a date range.
-            models.Index(fields=["day", "district", "street"], name="evaluation_day_district"),
-            # a street's table by community / grid.
-            models.Index(fields=["street", "day"], name="evaluation_street_day"),
+            # a district's or street's table over a date range.
+            models.Index(fields=["district_id", "day"], name="evaluation_district_day"),
+            models.Index(fields=["street_id", "day"], name="evaluation_street_day"),
             # a department's own figures.
-            models.Index(fields=["department", "day"], name="evaluation_dept_day"),
+            models.Index(fields=["department_id", "day"], name="evaluation_dept_day"),
         ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.grid_id}/{self.department_id}/{self.category_id}/{self.source}"
+
+
+class MonthlyRollup(Counters):
+    """The same counters per month × street × department: the city-wide monthly tables by
+    district, street or department read a few thousand rows whatever the case count."""
+
+    day = models.DateField(_("月份"))  # the first day of the month
+    street_id = models.IntegerField(_("街道"))
+    district_id = models.IntegerField(_("区"))
+    department_id = models.IntegerField(_("处置部门"), default=0)
+
+    class Meta:
+        verbose_name = _("月统计")
+        verbose_name_plural = _("月统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "street_id", "department_id"], name="evaluation_monthly_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m} {self.street_id}/{self.department_id}"
 
 
 WORKER_COUNTERS: tuple[str, ...] = (
@@ -161,16 +168,14 @@ WORKER_COUNTERS: tuple[str, ...] = (
 
 
 class WorkerDailyRollup(models.Model):
-    """A grid worker's own counters per day: reports they filed and checks they made."""
+    """A grid worker's own counters per day and grid: reports filed and checks made."""
 
     day = models.DateField(_("日期"))
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("网格员"), related_name="+",
-        on_delete=models.CASCADE,
-    )
-    grid = models.ForeignKey(
-        "grids.Region", verbose_name=_("网格"), related_name="+", on_delete=models.PROTECT
-    )
+    user_id = models.IntegerField(_("网格员"))
+    grid_id = models.IntegerField(_("网格"))
+    community_id = models.IntegerField(_("社区"))
+    street_id = models.IntegerField(_("街道"))
+    district_id = models.IntegerField(_("区"))
     reported = models.PositiveIntegerField(default=0)
     triaged = models.PositiveIntegerField(default=0)
     valid = models.PositiveIntegerField(default=0)
@@ -182,9 +187,11 @@ class WorkerDailyRollup(models.Model):
         verbose_name = _("网格员日统计")
         verbose_name_plural = _("网格员日统计")
         constraints = [
-            models.UniqueConstraint(fields=["day", "user", "grid"], name="evaluation_worker_key")
+            # the upsert's conflict target; day first also serves the date-range reads.
+            models.UniqueConstraint(
+                fields=["day", "user_id", "grid_id"], name="evaluation_worker_key"
+            )
         ]
-        # the worker table of a region: rows of a date range (day is the constraint's prefix).
 
     def __str__(self) -> str:
         return f"{self.day} {self.user_id}"

@@ -15,14 +15,16 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from evaluation.models import (
     COUNTERS,
     HIST_FIELDS,
     SECS_FIELDS,
+    WORKER_COUNTERS,
     DailyRollup,
+    MonthlyRollup,
     RollupCursor,
     WorkerDailyRollup,
 )
@@ -31,7 +33,7 @@ from reports import sla
 from reports.calendar import get_calendar
 from reports.models import EventKind, Report, ReportEvent, State
 
-Key = tuple[date, int, int | None, int, str]  # day, grid, department, category, source
+Key = tuple[date, int, int, int, str]  # day, grid, department (0: none), category, source
 WorkerKey = tuple[date, int, int]  # day, user, grid
 
 ROLLUP_FIELDS: tuple[str, ...] = COUNTERS + SECS_FIELDS + HIST_FIELDS
@@ -75,18 +77,19 @@ def _category_at(event: dict[str, Any], history: list[dict[str, Any]], current: 
     return current
 
 
-def _department_at(event: dict[str, Any], history: list[dict[str, Any]]) -> int | None:
+def _department_at(event: dict[str, Any], history: list[dict[str, Any]]) -> int:
+    """The department the event concerns: the one in a dispatch or return event, else the
+    one of the last dispatch before it (0 when the case is back at the center)."""
     if event["kind"] in (EventKind.DISPATCHED, EventKind.RETURNED):
-        dept = event["data"].get("department")
-        return int(dept) if dept else None
-    dept: int | None = None
+        return int(event["data"].get("department") or 0)
+    dept = 0
     for h in history:
         if h["id"] >= event["id"]:
             break
         if h["kind"] == EventKind.DISPATCHED:
-            dept = h["data"].get("department")
+            dept = int(h["data"].get("department") or 0)
         elif h["kind"] == EventKind.RETURNED:
-            dept = None
+            dept = 0
     return dept
 
 
@@ -94,7 +97,9 @@ def _is_first(event: dict[str, Any], history: list[dict[str, Any]]) -> bool:
     return not any(h["kind"] == event["kind"] and h["id"] < event["id"] for h in history)
 
 
-def _durations(event: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, float]:
+def _durations(
+    event: dict[str, Any], history: list[dict[str, Any]], calendar: sla.WorkCalendar
+) -> dict[str, float]:
     """Working hours of each stage of a closed case, from its timeline."""
 
     def first(*kinds: str) -> datetime | None:
@@ -120,7 +125,6 @@ def _durations(event: dict[str, Any], history: list[dict[str, Any]]) -> dict[str
         "verify": (last(EventKind.HANDLED), last(EventKind.VERIFIED)),
         "total": (filed, event["at"]),
     }
-    calendar = get_calendar()
     out: dict[str, float] = {}
     for stage, (start, end) in marks.items():
         if start is None or end is None or end < start:
@@ -143,6 +147,7 @@ def _fold(events: list[dict[str, Any]], batch: _Batch) -> None:
     ):
         histories[h["report_id"]].append(h)
 
+    calendar = get_calendar()
     for e in events:
         r = reports.get(e["report_id"])
         if r is None:
@@ -195,7 +200,7 @@ def _fold(events: list[dict[str, Any]], batch: _Batch) -> None:
                 verify_on_time=int(bool(r["verify_on_time"])),
             )
         elif kind == EventKind.CLOSED:
-            _fold_close(e, r, history, key, batch)
+            _fold_close(e, r, history, key, batch, calendar)
         elif kind == EventKind.SUSPENSION_GRANTED:
             batch.add(key, suspended=1)
         elif kind == EventKind.URGED:
@@ -205,7 +210,12 @@ def _fold(events: list[dict[str, Any]], batch: _Batch) -> None:
 
 
 def _fold_close(
-    e: dict[str, Any], r: dict[str, Any], history: list[dict[str, Any]], key: Key, batch: _Batch
+    e: dict[str, Any],
+    r: dict[str, Any],
+    history: list[dict[str, Any]],
+    key: Key,
+    batch: _Batch,
+    calendar: sla.WorkCalendar,
 ) -> None:
     counts = {
         "closed": 1,
@@ -219,63 +229,66 @@ def _fold_close(
         counts["dispatch_on_time"] = int(bool(r["dispatch_on_time"]))
         counts["handle_on_time"] = int(bool(r["handle_on_time"]))
         counts["verify_on_time"] = int(bool(r["verify_on_time"]))
-        for stage, hours in _durations(e, history).items():
+        for stage, hours in _durations(e, history, calendar).items():
             counts[f"secs_{stage}"] = round(hours * 3600)
             counts[f"h_{stage}_{bucket_of(hours)}"] = 1
     batch.add(key, **counts)
 
 
+_DAILY_KEYS = ("day", "grid_id", "department_id", "category_id", "source",
+               "community_id", "street_id", "district_id")
+_MONTHLY_KEYS = ("day", "street_id", "department_id", "district_id")
+_WORKER_KEYS = ("day", "user_id", "grid_id", "community_id", "street_id", "district_id")
+
+
 def _store(batch: _Batch) -> None:
-    """Add the batch's counters to the stored rows (caller holds the cursor lock)."""
-    if batch.rows:
-        days = {k[0] for k in batch.rows}
-        grids = {k[1] for k in batch.rows}
-        existing: dict[Key, DailyRollup] = {
-            (x.day, x.grid_id, x.department_id, x.category_id, x.source): x
-            for x in DailyRollup.objects.filter(day__in=days, grid_id__in=grids)
-        }
-        to_update: list[DailyRollup] = []
-        to_create: list[DailyRollup] = []
-        for key, counts in batch.rows.items():
-            row = existing.get(key)
-            if row is None:
-                community, street, district = batch.ancestors[key[1]]
-                row = DailyRollup(
-                    day=key[0], grid_id=key[1], department_id=key[2], category_id=key[3],
-                    source=key[4], community_id=community, street_id=street,
-                    district_id=district,
-                )
-                to_create.append(row)
-            else:
-                to_update.append(row)
-            for name, n in counts.items():
-                setattr(row, name, getattr(row, name) + n)
-        DailyRollup.objects.bulk_create(to_create, batch_size=1000)
-        DailyRollup.objects.bulk_update(to_update, ROLLUP_FIELDS, batch_size=500)
-    if batch.workers:
-        wdays = {k[0] for k in batch.workers}
-        users = {k[1] for k in batch.workers}
-        wexisting: dict[WorkerKey, WorkerDailyRollup] = {
-            (x.day, x.user_id, x.grid_id): x
-            for x in WorkerDailyRollup.objects.filter(day__in=wdays, user_id__in=users)
-        }
-        wcreate: list[WorkerDailyRollup] = []
-        wupdate: list[WorkerDailyRollup] = []
-        for wkey, counts in batch.workers.items():
-            w = wexisting.get(wkey)
-            if w is None:
-                w = WorkerDailyRollup(day=wkey[0], user_id=wkey[1], grid_id=wkey[2])
-                wcreate.append(w)
-            else:
-                wupdate.append(w)
-            for name, n in counts.items():
-                setattr(w, name, getattr(w, name) + n)
-        WorkerDailyRollup.objects.bulk_create(wcreate, batch_size=1000)
-        WorkerDailyRollup.objects.bulk_update(
-            wupdate,
-            ["reported", "triaged", "valid", "self_handled", "verified", "verify_on_time"],
-            batch_size=500,
-        )
+    """Add the batch's counters to the daily, monthly and worker rollups."""
+    daily = []
+    monthly: dict[tuple[date, int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for key, counts in batch.rows.items():
+        community, street, district = batch.ancestors[key[1]]
+        daily.append((*key, community, street, district,
+                      *(counts.get(f, 0) for f in ROLLUP_FIELDS)))
+        month = monthly[(key[0].replace(day=1), street, key[2])]
+        for name, n in counts.items():
+            month[name] += n
+    _upsert_keyed(DailyRollup, _DAILY_KEYS, 5, ROLLUP_FIELDS, daily)
+    districts = {a[1]: a[2] for a in batch.ancestors.values()}
+    _upsert_keyed(MonthlyRollup, _MONTHLY_KEYS, 3, ROLLUP_FIELDS, [
+        (k[0], k[1], k[2], districts[k[1]], *(c.get(f, 0) for f in ROLLUP_FIELDS))
+        for k, c in monthly.items()
+    ])
+    workers = []
+    for wkey, counts in batch.workers.items():
+        community, street, district = batch.ancestors[wkey[2]]
+        workers.append((*wkey, community, street, district,
+                        *(counts.get(f, 0) for f in WORKER_COUNTERS)))
+    _upsert_keyed(WorkerDailyRollup, _WORKER_KEYS, 3, WORKER_COUNTERS, workers)
+
+
+def _upsert_keyed(model: Any, columns: tuple[str, ...], n_keys: int, values: tuple[str, ...],
+                  rows: list[tuple[Any, ...]]) -> None:
+    """INSERT … ON CONFLICT (the first n_keys columns) DO UPDATE SET c = c + excluded.c, in
+    chunks (PostgreSQL and SQLite alike). The columns after the key are insert-only (a
+    grid's ancestors); the caller holds the cursor lock, so nobody else adds meanwhile."""
+    if not rows:
+        return
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    all_columns = columns + values
+    one = "(" + ", ".join(["%s"] * len(all_columns)) + ")"
+    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in values)
+    chunk = max(1, 30000 // len(all_columns))
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), chunk):
+            part = rows[i : i + chunk]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(q(c) for c in all_columns)}) "
+                f"VALUES {', '.join([one] * len(part))} "
+                f"ON CONFLICT ({', '.join(q(c) for c in columns[:n_keys])}) "
+                f"DO UPDATE SET {updates}",
+                [v for row in part for v in row],
+            )
 
 
 def _settled(events: Iterable[dict[str, Any]], cutoff: datetime) -> list[dict[str, Any]]:
@@ -320,6 +333,7 @@ def rollups_rebuild(*, batch_size: int = 20000, settle: timedelta = timedelta(0)
     with transaction.atomic():
         RollupCursor.objects.select_for_update().filter(pk=1).delete()
         DailyRollup.objects.all().delete()
+        MonthlyRollup.objects.all().delete()
         WorkerDailyRollup.objects.all().delete()
         RollupCursor.objects.create(pk=1, last_event_id=0)
     return rollups_catch_up(batch_size=batch_size, settle=settle)

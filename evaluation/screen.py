@@ -72,8 +72,8 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
     period = q.period
     rate_key = q.rate if getattr(q, "rate", None) in MAP_RATES else MAP_RATES[0]
     today = period_for("day", timezone.localdate())
-    base = rollups_for(scope, period, region=region)
-    now_totals = totals(base)
+    base = rollups_for(scope, period, region=region, group="day")
+    now_totals = totals(rollups_for(scope, period, region=region))
     prev_totals = totals(rollups_for(scope, period.previous(), region=region))
     today_totals = totals(rollups_for(scope, today, region=region))
     visible = _in_region(reports_visible_to(user), region)
@@ -81,7 +81,8 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
 
     # Map: the children of the region, coloured by the chosen rate.
     column = child_column(region) if region is not None else "district"
-    by_child = grouped(base, f"{column}_id")
+    by_child = grouped(rollups_for(scope, period, region=region, group=f"{column}_id"),
+                       f"{column}_id")
     children = (
         list(region.get_children()) if region is not None and region.level < Level.GRID
         else list(Region.objects.filter(pk__in=[k for k in by_child if k]))
@@ -109,15 +110,15 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
                       "close_on_time_rate": float(rate) if rate is not None else None})
         day += timedelta(days=1)
 
-    categories = grouped(base, "category__parent_id")
-    from_cat = dict(
-        Category.objects.filter(pk__in=[k for k in categories if k]).values_list("pk", "name")
-    )
-    top_categories = sorted(
-        ({"name": from_cat.get(k, "—"), "reported": v.get("reported", 0)}
-         for k, v in categories.items()),
-        key=lambda x: -x["reported"],
-    )[:8]
+    by_minor = grouped(base, "category_id")
+    majors: dict[str, int] = {}
+    for minor in Category.objects.filter(pk__in=list(by_minor)).select_related("parent"):
+        name = minor.parent.name if minor.parent else minor.name
+        majors[name] = majors.get(name, 0) + by_minor[minor.pk].get("reported", 0)
+    top_categories = [
+        {"name": name, "reported": n}
+        for name, n in sorted(majors.items(), key=lambda x: (-x[1], x[0]))[:8]
+    ]
     grids = grouped(base, "grid_id")
     grid_names = dict(Region.objects.filter(pk__in=list(grids)).values_list("pk", "name"))
     hot_spots = sorted(

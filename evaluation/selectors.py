@@ -18,11 +18,11 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evaluation.models import WORKER_COUNTERS, DailyRollup, WorkerDailyRollup
+from evaluation.models import WORKER_COUNTERS, DailyRollup, MonthlyRollup, WorkerDailyRollup
 from evaluation.rollup import ROLLUP_FIELDS
 from grids.models import Department, Level, Region, Role
 from grids.selectors import region_contains, scope_for
-from reports.models import EventKind, Report, ReportEvent, State
+from reports.models import Category, EventKind, Report, ReportEvent, State
 from reports.selectors import reports_visible_to
 
 # The rollup column holding the region of each level (the city has none: its districts).
@@ -177,6 +177,14 @@ def region_q(region: Region) -> Q:
     return Q(**{f"{LEVEL_COLUMN[region.level]}_id": region.pk})
 
 
+# Groupings the monthly rollup (month × street × department) can answer.
+MONTHLY_GROUPS = frozenset({None, "district_id", "street_id", "department_id"})
+
+
+def whole_months(period: Period) -> bool:
+    return period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
+
+
 def rollups_for(
     scope: EvalScope,
     period: Period,
@@ -185,8 +193,21 @@ def rollups_for(
     department: Department | None = None,
     category: int | None = None,
     source: str | None = None,
-) -> QuerySet[DailyRollup]:
-    qs = DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
+    group: str | None = None,
+) -> QuerySet[Any]:
+    """The rollup rows behind a figure, within the viewer's scope. Whole months with no
+    category or source filter, grouped at street level or above, read the monthly rollup
+    (a few thousand rows a month for a whole city); everything else the daily one."""
+    monthly = (
+        whole_months(period)
+        and category is None
+        and not source
+        and group in MONTHLY_GROUPS
+        and (region is None or region.level <= Level.STREET)
+        and all(r.level <= Level.STREET for r in scope.regions)
+    )
+    model: Any = MonthlyRollup if monthly else DailyRollup
+    qs = model.objects.filter(day__gte=period.start, day__lte=period.end)
     if not scope.everything:
         parts = [region_q(r) for r in scope.regions]
         if scope.departments:
@@ -199,7 +220,8 @@ def rollups_for(
     if department is not None:
         qs = qs.filter(department_id=department.pk)
     if category is not None:
-        qs = qs.filter(Q(category_id=category) | Q(category__parent_id=category))
+        minors = list(Category.objects.filter(parent_id=category).values_list("pk", flat=True))
+        qs = qs.filter(category_id__in=[category, *minors])
     if source:
         qs = qs.filter(source=source)
     return qs
@@ -208,12 +230,12 @@ def rollups_for(
 _SUMS = {f: Sum(f) for f in ROLLUP_FIELDS}
 
 
-def totals(qs: QuerySet[DailyRollup]) -> dict[str, int]:
+def totals(qs: QuerySet[Any]) -> dict[str, int]:
     row = qs.aggregate(**_SUMS)
     return {k: int(v or 0) for k, v in row.items()}
 
 
-def grouped(qs: QuerySet[DailyRollup], column: str) -> dict[Any, dict[str, int]]:
+def grouped(qs: QuerySet[Any], column: str) -> dict[Any, dict[str, int]]:
     """Sums per value of ``column`` (one GROUP BY query)."""
     out: dict[Any, dict[str, int]] = {}
     for row in qs.order_by().values(column).annotate(**_SUMS):
@@ -232,25 +254,19 @@ def worker_rows(
     """A grid worker's own counters per user: the worker sees only their own row."""
     qs = WorkerDailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
     if not scope.everything:
-        parts = [_grid_subtree_q(r) for r in scope.regions]
+        parts = [region_q(r) for r in scope.regions]
         if scope.worker_id is not None:
             parts.append(Q(user_id=scope.worker_id))
         if not parts:
             return {}
         qs = qs.filter(reduce(or_, parts))
     if region is not None:
-        qs = qs.filter(_grid_subtree_q(region))
+        qs = qs.filter(region_q(region))
     out: dict[int, dict[str, int]] = {}
     sums = {f: Sum(f) for f in WORKER_COUNTERS}
     for row in qs.order_by().values("user_id").annotate(**sums):
         out[row.pop("user_id")] = {k: int(v or 0) for k, v in row.items()}
     return out
-
-
-def _grid_subtree_q(region: Region) -> Q:
-    return Q(
-        grid__tree_id=region.tree_id, grid__lft__gte=region.lft, grid__rght__lte=region.rght
-    )
 
 
 # -- drill-down: the cases behind a figure -----------------------------------------------

@@ -31,6 +31,7 @@ from reports.models import Category, Source
 
 BY_CHOICES: dict[str, str | Promise] = {
     "region": gettext_lazy("按区域"),
+    "street": gettext_lazy("按街道"),
     "department": gettext_lazy("按部门"),
     "category": gettext_lazy("按类别"),
     "source": gettext_lazy("按来源"),
@@ -141,25 +142,27 @@ def build_table(
         "category": filters.category.pk if filters.category else None,
         "source": filters.source or None,
     }
-    qs, prev_qs = rollups_for(scope, period, **kw), rollups_for(scope, previous, **kw)
     if by == "region":
         column = child_column(region) if region is not None else "district"
     else:
         column = by
     key_column = column if column == "source" else f"{column}_id"
+    qs = rollups_for(scope, period, group=key_column, **kw)
+    prev_qs = rollups_for(scope, previous, group=key_column, **kw)
     cur, prev = grouped(qs, key_column), grouped(prev_qs, key_column)
     score_kind = ScoreKind.DEPARTMENT if by == "department" else ScoreKind.REGION
     weights = weights_in_force(city_of(region), score_kind, period.start)
-    keys = [k for k in cur if k is not None] + [k for k in prev if k is not None and k not in cur]
-    labels = _labels(by, keys)
+    # Department 0 is "at no department": the centers' own triage, shown as its own row.
+    keys = [k for k in cur if k] + [k for k in prev if k and k not in cur]
+    labels = _labels("region" if by == "street" else by, keys)
     base = filters.params()
     rows = [
         _row(k, labels.get(k, "—"), cur.get(k, {}), prev.get(k, {}), weights, r.RATES,
-             {**base, ("region" if by == "region" else by): k})
+             {**base, ("region" if by in ("region", "street") else by): k})
         for k in keys
     ]
-    if None in cur and by == "department":
-        rows.append(_row(None, _("网格中心（未派遣）"), cur[None], prev.get(None, {}), weights,
+    if 0 in cur and by == "department":
+        rows.append(_row(0, _("网格中心（未派遣）"), cur[0], prev.get(0, {}), weights,
                          r.RATES, base))
     rows.sort(key=lambda row: (row.score is None, -(row.score or 0), row.label))
     total = _row("total", _("合计"), totals(qs), totals(prev_qs), weights, r.RATES, base)

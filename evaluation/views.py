@@ -97,7 +97,7 @@ def _present(table: Table, period_params: dict[str, Any]) -> list[dict[str, Any]
             "is_total": row is table.total,
             # a region's row opens the same table one level down.
             "stats_query": urlencode({**query, "by": "region"}) if (
-                table.by == "region" and row is not table.total) else "",
+                table.by in ("region", "street") and row is not table.total) else "",
             "counts": [
                 {"value": row.counts.get(k, 0),
                  "query": urlencode({**query, "metric": k}) if drill else ""}

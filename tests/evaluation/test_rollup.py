@@ -11,7 +11,13 @@ import pytest
 from django.core.management import call_command
 
 from evaluation import rates as r
-from evaluation.models import DailyRollup, RollupCursor, ScoreKind, WorkerDailyRollup
+from evaluation.models import (
+    DailyRollup,
+    MonthlyRollup,
+    RollupCursor,
+    ScoreKind,
+    WorkerDailyRollup,
+)
 from evaluation.rollup import ROLLUP_FIELDS, rollups_catch_up, rollups_rebuild
 from evaluation.selectors import EvalScope, period_for, rollups_for, totals
 from evaluation.services import weights_in_force, weights_set
@@ -29,9 +35,13 @@ def _catch_up() -> None:
     rollups_catch_up(settle=timedelta(0))
 
 
-def _snapshot() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+def _snapshot() -> tuple[list[tuple[object, ...]], ...]:
     key = ("day", "grid_id", "department_id", "category_id", "source")
     rows = sorted(DailyRollup.objects.values_list(*key, *ROLLUP_FIELDS), key=str)
+    months = sorted(
+        MonthlyRollup.objects.values_list("day", "street_id", "department_id", *ROLLUP_FIELDS),
+        key=str,
+    )
     workers = sorted(
         WorkerDailyRollup.objects.values_list(
             "day", "user_id", "grid_id", "reported", "triaged", "valid", "self_handled",
@@ -39,7 +49,7 @@ def _snapshot() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
         ),
         key=str,
     )
-    return rows, workers
+    return rows, months, workers
 
 
 def test_it_rebuilds_from_the_events_exactly_the_incremental_rollups(
@@ -111,3 +121,16 @@ def test_it_keeps_a_closed_month_when_limits_and_weights_change_later(
     assert after == before
     assert weights_in_force(city.city, ScoreKind.REGION, MARCH.start) == weights
     assert r.score(r.rates(after), weights) == score_before == Decimal("83.7")  # (94.7+72.7)/2
+
+
+def test_it_gives_the_same_month_from_the_monthly_and_the_daily_rollups(
+    march: Callable[..., March], city: City
+) -> None:
+    march(after_each_day=_catch_up)
+
+    monthly = rollups_for(EVERYTHING, MARCH, group="street_id")
+    daily = rollups_for(EVERYTHING, MARCH, group="grid_id")
+
+    assert monthly.model is MonthlyRollup and daily.model is DailyRollup
+    assert totals(monthly) == totals(daily)
+    assert totals(monthly)["closed"] == 20
