@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from evaluation.models import (
@@ -241,35 +242,67 @@ _MONTHLY_KEYS = ("day", "street_id", "department_id", "district_id")
 _WORKER_KEYS = ("day", "user_id", "grid_id", "community_id", "street_id", "district_id")
 
 
-def _store(batch: _Batch) -> None:
-    """Add the batch's counters to the daily, monthly and worker rollups."""
+MonthKey = tuple[date, int, int]  # first day of the month, street, department
+
+
+def _rows(batch: _Batch, months: dict[MonthKey, dict[str, int]]) -> tuple[list[Any], list[Any]]:
+    """The batch as daily and worker rows; its monthly sums are added to ``months``."""
     daily = []
-    monthly: dict[tuple[date, int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for key, counts in batch.rows.items():
         community, street, district = batch.ancestors[key[1]]
         daily.append((*key, community, street, district,
                       *(counts.get(f, 0) for f in ROLLUP_FIELDS)))
-        month = monthly[(key[0].replace(day=1), street, key[2])]
+        month = months[(key[0].replace(day=1), street, key[2])]
         for name, n in counts.items():
             month[name] += n
-    _upsert_keyed(DailyRollup, _DAILY_KEYS, 5, ROLLUP_FIELDS, daily)
-    districts = {a[1]: a[2] for a in batch.ancestors.values()}
-    _upsert_keyed(MonthlyRollup, _MONTHLY_KEYS, 3, ROLLUP_FIELDS, [
-        (k[0], k[1], k[2], districts[k[1]], *(c.get(f, 0) for f in ROLLUP_FIELDS))
-        for k, c in monthly.items()
-    ])
     workers = []
     for wkey, counts in batch.workers.items():
         community, street, district = batch.ancestors[wkey[2]]
         workers.append((*wkey, community, street, district,
                         *(counts.get(f, 0) for f in WORKER_COUNTERS)))
+    return daily, workers
+
+
+def _month_rows(months: dict[MonthKey, dict[str, int]], districts: dict[int, int]) -> list[Any]:
+    return [
+        (k[0], k[1], k[2], districts[k[1]], *(c.get(f, 0) for f in ROLLUP_FIELDS))
+        for k, c in months.items()
+    ]
+
+
+def _new_months() -> dict[MonthKey, dict[str, int]]:
+    return defaultdict(lambda: defaultdict(int))
+
+
+def _store(batch: _Batch) -> None:
+    """Add the batch's counters to the daily, monthly and worker rollups."""
+    months = _new_months()
+    daily, workers = _rows(batch, months)
+    districts = {a[1]: a[2] for a in batch.ancestors.values()}
+    _upsert_keyed(DailyRollup, _DAILY_KEYS, 5, ROLLUP_FIELDS, daily)
+    _upsert_keyed(MonthlyRollup, _MONTHLY_KEYS, 3, ROLLUP_FIELDS, _month_rows(months, districts))
     _upsert_keyed(WorkerDailyRollup, _WORKER_KEYS, 3, WORKER_COUNTERS, workers)
+
+
+def _insert_fresh(model: Any, columns: tuple[str, ...], n_keys: int, values: tuple[str, ...],
+                  rows: list[tuple[Any, ...]]) -> None:
+    """Rows whose keys are not in the table yet: COPY on PostgreSQL, else the upsert."""
+    if connection.vendor != "postgresql":
+        _upsert_keyed(model, columns, n_keys, values, rows)
+        return
+    q = connection.ops.quote_name
+    names = ", ".join(q(c) for c in columns + values)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        with raw.copy(f"COPY {q(model._meta.db_table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _upsert_keyed(model: Any, columns: tuple[str, ...], n_keys: int, values: tuple[str, ...],
                   rows: list[tuple[Any, ...]]) -> None:
-    """INSERT … ON CONFLICT (the first n_keys columns) DO UPDATE SET c = c + excluded.c, in
-    chunks (PostgreSQL and SQLite alike). The columns after the key are insert-only (a
+    """INSERT … ON CONFLICT (the first n_keys columns) DO UPDATE SET c = c + excluded.c
+    (PostgreSQL and SQLite alike). The columns after the key are insert-only (a
     grid's ancestors); the caller holds the cursor lock, so nobody else adds meanwhile."""
     if not rows:
         return
@@ -278,17 +311,14 @@ def _upsert_keyed(model: Any, columns: tuple[str, ...], n_keys: int, values: tup
     all_columns = columns + values
     one = "(" + ", ".join(["%s"] * len(all_columns)) + ")"
     updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in values)
-    chunk = max(1, 30000 // len(all_columns))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(q(c) for c in all_columns)}) VALUES {one} "
+        f"ON CONFLICT ({', '.join(q(c) for c in columns[:n_keys])}) DO UPDATE SET {updates}"
+    )
+    # One statement, many parameter rows: psycopg parses it once and pipelines the rows
+    # (a multi-row VALUES of ~100 columns spent most of its time in client-side parsing).
     with connection.cursor() as cursor:
-        for i in range(0, len(rows), chunk):
-            part = rows[i : i + chunk]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(q(c) for c in all_columns)}) "
-                f"VALUES {', '.join([one] * len(part))} "
-                f"ON CONFLICT ({', '.join(q(c) for c in columns[:n_keys])}) "
-                f"DO UPDATE SET {updates}",
-                [v for row in part for v in row],
-            )
+        cursor.executemany(sql, rows)
 
 
 def _settled(events: Iterable[dict[str, Any]], cutoff: datetime) -> list[dict[str, Any]]:
@@ -329,11 +359,53 @@ def rollups_catch_up(*, batch_size: int = 5000, settle: timedelta = timedelta(se
 
 
 def rollups_rebuild(*, batch_size: int = 20000, settle: timedelta = timedelta(0)) -> int:
-    """Drop the rollups and fold every event again, with the same code as the catch-up."""
+    """Drop the rollups and fold every settled event again with the same ``_fold``.
+
+    Events are read in time order, so each day's rows are complete when written and go
+    in with COPY on PostgreSQL; the monthly sums are written at the end. The cursor row
+    stays locked throughout, so the periodic catch-up waits and then goes on from the
+    last event folded here."""
     with transaction.atomic():
-        RollupCursor.objects.select_for_update().filter(pk=1).delete()
+        RollupCursor.objects.get_or_create(pk=1)
+        cursor_row = RollupCursor.objects.select_for_update().get(pk=1)
         DailyRollup.objects.all().delete()
         MonthlyRollup.objects.all().delete()
         WorkerDailyRollup.objects.all().delete()
-        RollupCursor.objects.create(pk=1, last_event_id=0)
-    return rollups_catch_up(batch_size=batch_size, settle=settle)
+        unsettled = (
+            ReportEvent.objects.filter(at__gt=timezone.now() - settle)
+            .order_by("id").values_list("id", flat=True).first()
+        )
+        events = ReportEvent.objects.all()
+        if unsettled is not None:
+            events = events.filter(id__lt=unsettled)
+        last_id = events.aggregate(last=Max("id"))["last"] or 0
+        months = _new_months()
+        districts: dict[int, int] = {}
+        done = 0
+        buffer: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            batch = _Batch()
+            _fold(buffer, batch)
+            daily, workers = _rows(batch, months)
+            districts.update({a[1]: a[2] for a in batch.ancestors.values()})
+            _insert_fresh(DailyRollup, _DAILY_KEYS, 5, ROLLUP_FIELDS, daily)
+            _insert_fresh(WorkerDailyRollup, _WORKER_KEYS, 3, WORKER_COUNTERS, workers)
+            buffer.clear()
+
+        day = None
+        for e in events.order_by("at", "id").values(*_EVENT_FIELDS).iterator(chunk_size=5000):
+            e_day = _day(e["at"])
+            # Flush only between days: a day's rows must be complete when copied in.
+            if e_day != day and len(buffer) >= batch_size:
+                flush()
+            day = e_day
+            buffer.append(e)
+            done += 1
+        if buffer:
+            flush()
+        _insert_fresh(MonthlyRollup, _MONTHLY_KEYS, 3, ROLLUP_FIELDS,
+                      _month_rows(months, districts))
+        cursor_row.last_event_id = last_id
+        cursor_row.save(update_fields=["last_event_id", "updated_at"])
+    return done
