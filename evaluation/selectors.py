@@ -18,7 +18,13 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evaluation.models import WORKER_COUNTERS, DailyRollup, MonthlyRollup, WorkerDailyRollup
+from evaluation.models import (
+    COUNTERS,
+    WORKER_COUNTERS,
+    DailyRollup,
+    MonthlyRollup,
+    WorkerDailyRollup,
+)
 from evaluation.rollup import ROLLUP_FIELDS
 from grids.models import Department, Level, Region, Role
 from grids.selectors import region_contains, scope_for
@@ -235,10 +241,14 @@ def totals(qs: QuerySet[Any]) -> dict[str, int]:
     return {k: int(v or 0) for k, v in row.items()}
 
 
+_COUNTER_SUMS = {f: Sum(f) for f in COUNTERS}
+
+
 def grouped(qs: QuerySet[Any], column: str) -> dict[Any, dict[str, int]]:
-    """Sums per value of ``column`` (one GROUP BY query)."""
+    """Counter sums per value of ``column`` (one GROUP BY query; the duration columns are
+    left out: only the totals show stage times)."""
     out: dict[Any, dict[str, int]] = {}
-    for row in qs.order_by().values(column).annotate(**_SUMS):
+    for row in qs.order_by().values(column).annotate(**_COUNTER_SUMS):
         key = row.pop(column)
         out[key] = {k: int(v or 0) for k, v in row.items()}
     return out

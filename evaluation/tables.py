@@ -56,6 +56,7 @@ class Row:
     score: Decimal | None
     prev_score: Decimal | None
     filters: dict[str, Any] = field(default_factory=dict)
+    prev_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def score_delta(self) -> Decimal | None:
@@ -96,6 +97,10 @@ class Table:
     rate_keys: tuple[str, ...]
     count_keys: tuple[str, ...]
 
+    @property
+    def total_prev_counts(self) -> dict[str, int]:
+        return self.total.prev_counts
+
 
 def city_of(region: Region | None) -> Region | None:
     if region is None:
@@ -113,7 +118,7 @@ def _row(key: Any, label: str, cur: dict[str, int], prev: dict[str, int],
     return Row(
         key=key, label=label, counts=cur, rates=now_rates, prev_rates=prev_rates,
         score=r.score(now_rates, weights, by_key), prev_score=r.score(prev_rates, weights, by_key),
-        filters=filters,
+        filters=filters, prev_counts=prev,
     )
 
 

@@ -62,7 +62,7 @@ def stats(request: HttpRequest) -> HttpResponse:
         "screen_query": urlencode(period_params),
         "all_rates": [
             {"label": x.label, "formula": x.formula, "value": x.value(table.total.counts),
-             "prev": x.value(_prev_counts(scope, q)) if q.by != "worker" else None}
+             "prev": x.value(table.total_prev_counts)}
             for x in (RATES if q.by != "worker" else ())
         ],
         "nav": "stats",
@@ -77,41 +77,39 @@ def stats(request: HttpRequest) -> HttpResponse:
 _WORKER_COUNT_LABELS = {"verified": gettext_lazy("核查通过数"), "valid": gettext_lazy("有效上报数")}
 
 
-def _prev_counts(scope: EvalScope, q: Any) -> dict[str, int]:
-    kw: dict[str, Any] = {"region": q.top, "department": q.filters.department,
-                          "source": q.filters.source or None}
-    if q.filters.category is not None:
-        kw["category"] = q.filters.category.pk
-    return totals(rollups_for(scope, q.period.previous(), **kw))
-
-
 def _present(table: Table, period_params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows as template-ready cells: counts link to the cases behind them."""
-    rate_defs = {x.key: x for x in (WORKER_RATES if table.by == "worker" else RATES)}
+    """Rows as ready-made cell texts (a city-wide table has hundreds of rows: formatting
+    in the template costs more than the queries); counts link to the cases behind them."""
     drill = table.by != "worker"
+    cases_url = reverse("evaluation:cases")
     out = []
     for row in [*table.rows, table.total]:
         query = {**period_params, **row.filters}
+        encoded = urlencode(query)
+        is_total = row is table.total
+        delta = row.score_delta
         out.append({
             "label": row.label,
-            "is_total": row is table.total,
+            "is_total": is_total,
             # a region's row opens the same table one level down.
-            "stats_query": urlencode({**query, "by": "region"}) if (
-                table.by in ("region", "street") and row is not table.total) else "",
+            "href": "?" + urlencode({**query, "by": "region"}) if (
+                table.by in ("region", "street") and not is_total) else "",
             "counts": [
-                {"value": row.counts.get(k, 0),
-                 "query": urlencode({**query, "metric": k}) if drill else ""}
+                (str(n), f"{cases_url}?{encoded}&metric={k}" if drill and n else "")
                 for k in table.count_keys
+                for n in [row.counts.get(k, 0)]
             ],
-            "rates": [
-                {"value": row.rates.get(k), "prev": row.prev_rates.get(k),
-                 "delta": _delta(row.rates.get(k), row.prev_rates.get(k)),
-                 "better": rate_defs[k].higher_is_better}
-                for k in table.rate_keys
-            ],
-            "score": row.score, "prev_score": row.prev_score, "delta": row.score_delta,
+            "rates": [_text(row.rates.get(k)) for k in table.rate_keys],
+            "score": _text(row.score),
+            "delta": "—" if delta is None else (f"▲{delta}" if delta > 0 else (
+                f"▼{-delta}" if delta < 0 else "0")),
+            "delta_class": "" if not delta else ("up" if delta > 0 else "down"),
         })
     return out
+
+
+def _text(value: Any) -> str:
+    return "—" if value is None else str(value)
 
 
 def _delta(now: Any, prev: Any) -> Any:
