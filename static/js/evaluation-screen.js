@@ -117,7 +117,12 @@
     outlineLayer = L.geoJSON(d.map.geojson, { style: { color: "#5fd3ff", weight: 1, fillOpacity: 0.04 } }).addTo(heatMap);
     if (heatLayer) { heatMap.removeLayer(heatLayer); }
     if (L.heatLayer) {
-      heatLayer = L.heatLayer(d.heat, { radius: 18, blur: 20, minOpacity: 0.35 }).addTo(heatMap);
+      // maxZoom low: leaflet.heat scales each point down by 2^(maxZoom − zoom), which
+      // would leave a street's few hundred cases a faint blue at street zoom.
+      heatLayer = L.heatLayer(d.heat, {
+        radius: 22, blur: 18, minOpacity: 0.4, maxZoom: 10, max: 1,
+        gradient: { 0.2: "#2c7bb6", 0.45: "#00c2d1", 0.65: "#ffe45c", 0.85: "#f29e2e", 1: "#e8333a" }
+      }).addTo(heatMap);
     }
     var bounds = outlineLayer.getBounds();
     if (bounds.isValid()) {
