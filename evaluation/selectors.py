@@ -275,7 +275,9 @@ def worker_rows(
     out: dict[int, dict[str, int]] = {}
     sums = {f: Sum(f) for f in WORKER_COUNTERS}
     for row in qs.order_by().values("user_id").annotate(**sums):
-        out[row.pop("user_id")] = {k: int(v or 0) for k, v in row.items()}
+        values: dict[str, Any] = dict(row)
+        user_id = values.pop("user_id")
+        out[user_id] = {k: int(v or 0) for k, v in values.items()}
     return out
 
 
