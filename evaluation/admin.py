@@ -75,9 +75,7 @@ class ScoreWeightsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return bool(request.user.is_superuser) and not self._in_force(obj)
 
     def save_model(self, request: HttpRequest, obj: ScoreWeights, form: Any, change: bool) -> None:
-        if change and self._in_force(form.instance) and "note" in form.changed_data:
-            ScoreWeights.objects.filter(pk=obj.pk).update(note=obj.note)
-            return
+        # A row in force keeps its read-only fields, so only its note can change here.
         saved = weights_set(
             city=obj.city, kind=obj.kind, valid_from=obj.valid_from, weights=obj.weights,
             note=obj.note,

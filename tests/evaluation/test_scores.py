@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 
+from accounts.models import User
 from evaluation import rates as r
 from evaluation.models import ScoreKind
 from evaluation.services import DEFAULT_WEIGHTS, weights_in_force, weights_set
@@ -79,3 +81,23 @@ def test_it_refuses_weights_for_a_region_below_the_city(city: City) -> None:
     with pytest.raises(ValidationError, match="须按城市设置"):
         weights_set(city=city.district, kind=ScoreKind.REGION, valid_from=date(2025, 1, 1),
                     weights={"close_rate": 100})
+
+
+def test_it_lets_only_a_superuser_edit_weights_in_the_admin(
+    city: City, admin_user: User, leader: User
+) -> None:
+    admin_client, other = Client(), Client()
+    admin_client.force_login(admin_user)
+    other.force_login(leader)
+    url = "/admin/evaluation/scoreweights/add/"
+
+    refused = other.get(url)
+    bad = admin_client.post(url, {"city": city.city.pk, "kind": "region",
+                                  "valid_from": "2025-01-01", "weights": '{"close_rate": 60}'})
+    good = admin_client.post(url, {"city": city.city.pk, "kind": "region",
+                                   "valid_from": "2025-01-01", "weights": '{"close_rate": 100}'})
+
+    assert refused.status_code in (302, 403)
+    assert "各项权重之和须为 100，现为 60" in bad.content.decode()
+    assert good.status_code == 302
+    assert weights_in_force(city.city, ScoreKind.REGION, date(2025, 2, 1)) == {"close_rate": 100}
