@@ -11,7 +11,9 @@ requests (Django test client as the generator's superuser, after 3 warm-up reque
 - the leader's screen data for the city (``/evaluation/screen.json``),
 
 at both sizes, and the ratio 1m / 10k (targets: < 300 ms, ratio ≤ 1.5).
-BENCH_EVAL_LARGE changes the large size; BENCH_EXPLAIN=1 prints the slowest query's plan.
+BENCH_EVAL_LARGE changes the large size; BENCH_EXPLAIN=1 prints the slowest query's plan;
+BENCH_EVAL_MEASURE_ONLY=1 (with BENCH_KEEP_DB=1) only measures the pages at the size the
+kept database has.
 """
 
 from __future__ import annotations
@@ -175,6 +177,9 @@ def main() -> None:
     from reports.models import Report
 
     setup_test_environment()
+    if os.environ.get("BENCH_EVAL_MEASURE_ONLY") == "1":
+        measure(f"{Report.objects.count() // 1000}k")
+        return
     try:
         small_label, large_label = "10k", f"{LARGE // 1000}k"
         if Report.objects.count() < SMALL:
