@@ -35,10 +35,15 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/python tools/check_imports.py
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/mypy grids/tree.py grids/selectors.py grids/geo.py grids/services.py \
 		reports/workflow.py reports/routing.py reports/sla.py reports/calendar.py \
 		reports/selectors.py reports/services.py reports/events.py reports/tasks.py reports/photos.py \
+		reports/errors.py reports/effects.py reports/dispatching.py reports/fit.py \
+		reports/notifications.py reports/generator.py \
+		residents/selectors.py residents/services.py residents/registers.py residents/crypto.py \
+		residents/identity.py \
 		evaluation/rates.py evaluation/selectors.py evaluation/services.py evaluation/rollup.py
 	DEBUG=0 SECRET_KEY=lint-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ \
 		ALLOWED_HOSTS=example.org $(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -16,11 +16,14 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from grids import services as grid_services
 from grids.admin import AssignmentInline
+from grids.models import Assignment
 from grids.selectors import can_manage_user, users_visible_to
 
 # Fields that would let scoped staff widen their own (or anyone's) powers.
@@ -101,3 +104,17 @@ class UserAdmin(DjangoUserAdmin):
         if request.user.is_superuser:
             return readonly
         return (*readonly, *PRIVILEGE_FIELDS, "last_login", "date_joined")
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        """Roles granted or taken away on the user page go through the same services as
+        the assignment admin and the demo loader."""
+        if formset.model is not Assignment:
+            super().save_formset(request, form, formset, change)
+            return
+        assignments = formset.save(commit=False)
+        for assignment in formset.deleted_objects:
+            grid_services.assignment_revoke(assignment=assignment)
+        for assignment in assignments:
+            grid_services.assignment_save(assignment=assignment)

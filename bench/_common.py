@@ -50,3 +50,64 @@ def timer() -> Iterator[list[float]]:
     start = time.perf_counter()
     yield box
     box.append(time.perf_counter() - start)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+# Benchmarks that need PostgreSQL create their own database on the local server (user
+# postgres, trust authentication) and drop it afterwards; BENCH_KEEP_DB=1 keeps it (and
+# reuses it on the next run) so a second measurement does not regenerate the data.
+
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+
+
+def pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3):
+            return True
+    except Exception:  # any failure means "no PostgreSQL here"
+        return False
+
+
+def keep_db() -> bool:
+    return os.environ.get("BENCH_KEEP_DB", "") == "1"
+
+
+def setup_django_postgres(name: str) -> bool:
+    """Configure Django against database ``name`` (created if missing) and migrate it.
+
+    Returns True when the database already existed (only possible with BENCH_KEEP_DB=1;
+    otherwise an existing one is dropped first)."""
+    import psycopg
+
+    sys.path.insert(0, str(ROOT))
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and not keep_db():
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = f"{PG_SERVER}/{name}"
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jinzhitong.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return bool(exists)
+
+
+def drop_postgres(name: str) -> None:
+    if keep_db():
+        return
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -79,7 +79,7 @@ def main() -> None:
             grid=grid,
         )
 
-    with mock.patch("reports.services.enqueue_route_on_commit"):
+    with mock.patch("reports.effects.route_on_commit"):
         t0 = time.perf_counter()
         for _ in range(N_FILE):
             file_one()

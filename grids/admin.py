@@ -30,6 +30,8 @@ from shapely.geometry import mapping, shape
 
 from accounts.models import User
 from grids import geo, services, tree
+from grids.admin_views import region_import_view
+from grids.importer import dumps_feature_collection, export_regions
 from grids.models import (
     ROLE_REGION_LEVEL,
     Assignment,
@@ -225,6 +227,26 @@ class RegionAdminForm(forms.ModelForm):
             )
         return parent
 
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or self.cleaned_data
+        boundary = data.get("boundary")
+        if self.errors or boundary is None:
+            return data
+        if not ({"boundary", "parent"} & set(self.changed_data)) and self.instance.pk:
+            return data
+        parent = data.get("parent")
+        region = self.instance if self.instance.pk else None
+        level = self.instance.level if region else (0 if parent is None else parent.level + 1)
+        # Shown next to the map; tree.region_* check again under the lock.
+        try:
+            tree.region_check_nesting(
+                region=region, code=data.get("code") or self.instance.code, level=level,
+                parent=parent, boundary=boundary,
+            )
+        except ValidationError as e:
+            self.add_error("boundary", e)
+        return data
+
 
 @admin.display(description=gettext_lazy("层级"), ordering="level")
 def _level(region: Region) -> str:
@@ -370,8 +392,6 @@ class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
         return extra + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        from grids.admin_views import region_import_view
-
         return region_import_view(request, self)
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
@@ -388,8 +408,6 @@ class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
         return self._geojson_download(list(queryset))
 
     def _geojson_download(self, regions: list[Region] | None) -> HttpResponse:
-        from grids.importer import dumps_feature_collection, export_regions
-
         if regions is None:
             collection = export_regions()
         else:

@@ -23,12 +23,11 @@ from grids.importer import (
     ImportResult,
     RegionImportError,
     import_regions,
+    max_import_bytes,
     parse_geojson_bytes,
 )
 from grids.selectors import regions_visible_to
 
-# A whole city with detailed boundaries is tens of MB; far beyond that is a mistake.
-MAX_IMPORT_BYTES = 100 * 1024 * 1024
 # One message per warning is readable up to a point; the rest are counted.
 MAX_WARNING_MESSAGES = 50
 
@@ -44,9 +43,11 @@ class RegionImportForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
+        # Refused before the file is read (settings.GRID_IMPORT_MAX_BYTES).
+        limit = max_import_bytes()
+        if upload.size > limit:
             raise forms.ValidationError(
-                _("文件过大（上限 %(mb)d MB）") % {"mb": MAX_IMPORT_BYTES // (1024 * 1024)}
+                _("文件过大（上限 %(mb)d MB）") % {"mb": limit // (1024 * 1024)}
             )
         return upload
 

@@ -12,6 +12,14 @@ written. Existing codes are updated (name, boundary; a changed parent moves the 
 new codes are created. A null geometry on an existing region keeps its boundary, so a
 names-only file never wipes boundaries imported earlier.
 
+Limits and locking: the file's size, JSON nesting depth and total vertex count are
+bounded (``GRID_IMPORT_MAX_BYTES``, ``MAX_JSON_DEPTH``, ``GRID_IMPORT_MAX_VERTICES``),
+and every geometry is validated and repaired (``geo.normalize_boundary``, itself
+bounded) before the tree lock is taken; a dry run takes no lock at all. Under the lock
+only the cheap checks against the database are run again, and the nesting checks
+(children within parents, grids of a community not overlapping) only if boundaries
+changed meanwhile, so the lock is held for little more than the write itself.
+
 Speed: a whole city (~17,000 nodes) must import in seconds. Saving nodes one by one
 through mptt shifts the nested sets at every insert, so instead the final nested-set
 layout of every affected tree is computed in Python (children ordered by code, as
@@ -23,11 +31,15 @@ columns; it runs only inside ``grids.tree.tree_lock()`` (see ``_write_tree_colum
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import shapely
+from django.conf import settings
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +52,22 @@ CODE_MAX = Region._meta.get_field("code").max_length or 32
 NAME_MAX = Region._meta.get_field("name").max_length or 64
 # SQLite's default limit on bound parameters is 999 on older builds.
 _LOOKUP_CHUNK = 900
+# A whole city with detailed boundaries is tens of MB and ~1-2 million vertices.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_VERTICES = 2_000_000
+# GeoJSON nests 7 deep (collection, features, feature, geometry, polygons, rings,
+# points); anything much deeper is not a region file, and 100,000 nested arrays would
+# exhaust the parser's recursion.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def max_import_bytes() -> int:
+    return int(getattr(settings, "GRID_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def max_import_vertices() -> int:
+    return int(getattr(settings, "GRID_IMPORT_MAX_VERTICES", DEFAULT_MAX_VERTICES))
 
 
 @dataclass(frozen=True)
@@ -97,14 +125,42 @@ class _Errors:
         return [m for _i, m in sorted(self.items, key=lambda item: item[0])]
 
 
+def _json_depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects, brackets inside strings ignored.
+
+    Vectorised so that a 50 MB file costs well under a second and no recursion.
+    """
+    stripped = np.frombuffer(_JSON_STRING.sub(b'""', raw), dtype=np.uint8)
+    brackets = stripped[
+        (stripped == ord("[")) | (stripped == ord("{"))
+        | (stripped == ord("]")) | (stripped == ord("}"))
+    ]
+    if not len(brackets):
+        return 0
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1).astype(np.int32)
+    return int(np.cumsum(steps).max())
+
+
 def parse_geojson_bytes(raw: bytes) -> Any:
-    """Decode an uploaded file; not UTF-8 or not JSON raises ``RegionImportError``."""
+    """Decode an uploaded file; too big, too deep, not UTF-8 or not JSON raises
+    ``RegionImportError``."""
+    limit = max_import_bytes()
+    if len(raw) > limit:
+        raise RegionImportError(
+            [_("文件过大（上限 %(mb)d MB）") % {"mb": limit // (1024 * 1024)}]
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise RegionImportError([_("文件不是 UTF-8 编码的文本")]) from e
+    if _json_depth(raw) > MAX_JSON_DEPTH:
+        raise RegionImportError(
+            [_("文件嵌套层数过多（超过 %(n)d 层），不是区划 GeoJSON 文件") % {"n": MAX_JSON_DEPTH}]
+        )
     try:
         return json.loads(text)
+    except RecursionError as e:  # a last guard; the depth check above refuses first
+        raise RegionImportError([_("文件嵌套层数过多，不是区划 GeoJSON 文件")]) from e
     except json.JSONDecodeError as e:
         raise RegionImportError(
             [_("文件不是有效的 JSON（第 %(line)d 行第 %(col)d 列）：%(msg)s")
@@ -221,15 +277,32 @@ def _load_existing(codes: Iterable[str]) -> dict[str, _Existing]:
     return found
 
 
-def _validate(
-    data: Any, within: QuerySet[Region] | None = None
-) -> tuple[list[_Row], dict[str, _Existing], list[str]]:
-    """Everything that can be wrong with a file, checked before any write."""
+@dataclass
+class _Parsed:
+    """A file checked on its own, without the database (see ``_parse``)."""
+
+    rows: list[_Row]
+    errors: _Errors
+    warnings: list[str]
+    file_levels: dict[str, Any]
+
+
+def _parse(data: Any) -> _Parsed:
+    """Everything that can be wrong with a file on its own; no query, no lock.
+
+    This is where geometries are validated and repaired, the slow part of an import.
+    """
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise RegionImportError([_("文件不是 GeoJSON FeatureCollection")])
     features = data.get("features")
     if not isinstance(features, list):
         raise RegionImportError([_("FeatureCollection 缺少 features 列表")])
+    vertices = sum(geo.count_vertices(f.get("geometry")) for f in features if isinstance(f, dict))
+    if vertices > max_import_vertices():
+        raise RegionImportError(
+            [_("文件共有 %(n)d 个边界顶点，超过上限 %(max)d 个，请分批导入或简化边界")
+             % {"n": vertices, "max": max_import_vertices()}]
+        )
 
     errors = _Errors()
     warnings: list[str] = []
@@ -252,7 +325,19 @@ def _validate(
             _("代码重复（第 %(indexes)s 个要素）") % {"indexes": "、".join(map(str, idx))},
         )
     rows = [r for r in rows if r.code not in duplicated]
+    return _Parsed(rows, errors, warnings, file_levels)
 
+
+def _check(
+    parsed: _Parsed, within: QuerySet[Region] | None, *, nesting: bool = True
+) -> tuple[list[_Row], dict[str, _Existing], list[str]]:
+    """Check a parsed file against the database; raise listing every problem.
+
+    ``nesting=False`` skips the geometric checks (callers that already ran them against
+    the same boundaries).
+    """
+    rows, file_levels = parsed.rows, parsed.file_levels
+    errors = _Errors(list(parsed.errors.items))
     existing = _load_existing(
         [r.code for r in rows] + [r.parent_code for r in rows if r.parent_code]
     )
@@ -285,9 +370,102 @@ def _validate(
             )
     if within is not None:
         _check_scope(rows, existing, within, errors)
+    # Nesting needs a sound tree: only checked once everything else is right.
+    if nesting and not errors.items:
+        _check_nesting(rows, existing, errors)
     if errors.items:
         raise RegionImportError(errors.messages())
-    return rows, existing, warnings
+    return rows, existing, parsed.warnings
+
+
+def _check_nesting(rows: list[_Row], existing: dict[str, _Existing], errors: _Errors) -> None:
+    """Children lie within their parents; grids of one community do not overlap.
+
+    Checked for every node whose boundary the file changes or that moves, against its
+    final parent, its children (from the file and the database) and, for grids, its
+    final siblings. A parent without a boundary constrains nothing.
+    """
+    tolerance = geo.nesting_tolerance()
+    by_code = {r.code: r for r in rows}
+    checked: list[_Row] = []
+    for r in rows:
+        old = existing.get(r.code)
+        moved = old is not None and r.parent_code is not None and (
+            r.parent_code not in existing or existing[r.parent_code].id != old.parent_id
+        )
+        changed = r.boundary is not None and (old is None or r.boundary != old.boundary)
+        if changed or moved:
+            checked.append(r)
+    if not checked:
+        return
+
+    # Boundaries of the final tree: the file's, else the database's.
+    level_of: dict[str, int] = {code: old.level for code, old in existing.items()}
+    boundary_of: dict[str, Any] = {code: old.boundary for code, old in existing.items()}
+    parent_of: dict[str, str | None] = {}
+    for r in rows:
+        level_of[r.code] = r.level
+        parent_of[r.code] = r.parent_code
+        if r.boundary is not None:
+            boundary_of[r.code] = r.boundary
+    # Database nodes under the checked nodes and beside the checked grids.
+    parents = {r.code for r in checked} | {
+        r.parent_code for r in checked if r.level == Level.GRID and r.parent_code
+    }
+    parent_ids = sorted(existing[c].id for c in parents if c in existing)
+    for start in range(0, len(parent_ids), _LOOKUP_CHUNK):
+        chunk = parent_ids[start : start + _LOOKUP_CHUNK]
+        for code, level, boundary, parent_code in Region.objects.filter(
+            parent_id__in=chunk, boundary__isnull=False
+        ).values_list("code", "level", "boundary", "parent__code"):
+            if code in by_code:  # the file says where it goes and what it looks like
+                continue
+            level_of[code], boundary_of[code], parent_of[code] = level, boundary, parent_code
+
+    shapes: dict[str, shapely.Geometry | None] = {}
+
+    def placed(code: str | None) -> geo.Placed | None:
+        if code is None:
+            return None
+        if code not in shapes:
+            shapes[code] = geo.to_shape(boundary_of.get(code))
+        geometry = shapes[code]
+        return None if geometry is None else geo.Placed(code, level_of[code], geometry)
+
+    children_of: dict[str, list[str]] = defaultdict(list)
+    for code, parent_code in parent_of.items():
+        if parent_code is not None:
+            children_of[parent_code].append(code)
+    checked_codes = {r.code for r in checked}
+    reported_overlaps: set[frozenset[str]] = set()
+    for r in checked:
+        me = placed(r.code)
+        if me is None:
+            continue
+        # A child that is itself checked is compared with this node from its own side.
+        children = [
+            p for c in children_of.get(r.code, []) if c not in checked_codes
+            if (p := placed(c)) is not None
+        ]
+        siblings = [
+            p for c in (children_of.get(r.parent_code, []) if r.parent_code else [])
+            if c != r.code
+            if level_of.get(c) == Level.GRID and (p := placed(c)) is not None
+        ]
+        outside, overlaps = geo.nesting_problems(
+            me, parent=placed(r.parent_code), children=children, siblings=siblings,
+            tolerance=tolerance,
+        )
+        for child, parent in outside:
+            errors.add(
+                r.index, r.code,
+                geo.outside_message(level=level_of[child], child=child, parent=parent),
+            )
+        for a, b in overlaps:
+            if frozenset((a, b)) in reported_overlaps:
+                continue
+            reported_overlaps.add(frozenset((a, b)))
+            errors.add(r.index, r.code, geo.overlap_message(a, b))
 
 
 def _check_scope(
@@ -320,35 +498,48 @@ def import_regions(
     ``within`` limits a non-global user: every existing region the file updates or
     hangs nodes under must be in it, and no new city may be created.
     """
+    parsed = _parse(data)
+    rows, existing, warnings = _check(parsed, within)
+    if dry_run:
+        return _plan(rows, existing, warnings)[0]
+    stamp = geo.current_version()
     with tree_lock():
-        rows, existing, warnings = _validate(data, within)
-        new_rows: list[_Row] = []
-        changed: list[tuple[_Row, _Existing, bool]] = []  # (row, old, moved)
-        unchanged = 0
-        for r in rows:
-            old = existing.get(r.code)
-            if old is None:
-                new_rows.append(r)
-                continue
-            parent = existing.get(r.parent_code) if r.parent_code else None
-            moved = r.parent_code is not None and (parent is None or parent.id != old.parent_id)
-            if (
-                moved
-                or r.name != old.name
-                or (r.boundary is not None and r.boundary != old.boundary)
-            ):
-                changed.append((r, old, moved))
-            else:
-                unchanged += 1
-        result = ImportResult(
-            created=len(new_rows), updated=len(changed), unchanged=unchanged, warnings=warnings
+        # Codes, levels and scope are re-read under the lock (cheap); the geometric
+        # checks run again only if some boundary changed since they ran above.
+        rows, existing, warnings = _check(
+            parsed, within, nesting=geo.current_version() != stamp
         )
-        if dry_run or not (new_rows or changed):
+        result, new_rows, changed = _plan(rows, existing, warnings)
+        if not (new_rows or changed):
             return result
         with Region.objects.disable_mptt_updates():
             _write(new_rows, changed, existing)
         bump_geo_stamp()
     return result
+
+
+def _plan(
+    rows: list[_Row], existing: dict[str, _Existing], warnings: list[str]
+) -> tuple[ImportResult, list[_Row], list[tuple[_Row, _Existing, bool]]]:
+    """What a write would do: the counts, the new rows and the changed ones."""
+    new_rows: list[_Row] = []
+    changed: list[tuple[_Row, _Existing, bool]] = []  # (row, old, moved)
+    unchanged = 0
+    for r in rows:
+        old = existing.get(r.code)
+        if old is None:
+            new_rows.append(r)
+            continue
+        parent = existing.get(r.parent_code) if r.parent_code else None
+        moved = r.parent_code is not None and (parent is None or parent.id != old.parent_id)
+        if moved or r.name != old.name or (r.boundary is not None and r.boundary != old.boundary):
+            changed.append((r, old, moved))
+        else:
+            unchanged += 1
+    result = ImportResult(
+        created=len(new_rows), updated=len(changed), unchanged=unchanged, warnings=warnings
+    )
+    return result, new_rows, changed
 
 
 def _write(

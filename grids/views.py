@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from grids import geo, workspaces
-from grids.models import LEVEL_SLUGS, Role
+from grids.models import LEVEL_SLUGS, Entrance, Role
 from grids.selectors import regions_visible_to, scope_for
 
 
@@ -31,7 +31,9 @@ def _coordinate(request: HttpRequest, name: str, low: float, high: float) -> flo
 
 @require_GET
 def locate(request: HttpRequest) -> JsonResponse:
-    """GET /api/v1/locate?lng=&lat= → the grid containing the point, its path, nearest building."""
+    """GET /api/v1/locate?lng=&lat= → the grid containing the point, its path, the nearest
+    building, its entrances (for the filing page's select) and the nearest of them that
+    has a position (None when none has)."""
     if not request.user.is_authenticated:
         return _error(401, _("请先登录"))
     lng = _coordinate(request, "lng", -180, 180)
@@ -48,6 +50,17 @@ def locate(request: HttpRequest) -> JsonResponse:
         return _error(404, _("该位置不在您负责的区域内，请确认位置或联系所在网格中心"))
     path = grid.get_ancestors(include_self=True).values("code", "name", "level")
     building = index.nearest_building(hit.id, lng, lat)
+    entrances = (
+        []
+        if building is None
+        else list(
+            Entrance.objects.filter(building_id=building.id)
+            .order_by("number", "pk")
+            .values("id", "number", "name", "lng", "lat")
+        )
+    )
+    nearest = geo.nearest_point(((e["id"], e["lng"], e["lat"]) for e in entrances), lng, lat)
+    by_id = {e["id"]: e for e in entrances}
     body: dict[str, Any] = {
         "grid": {"id": hit.id, "code": hit.code, "name": hit.name},
         "path": [
@@ -60,6 +73,15 @@ def locate(request: HttpRequest) -> JsonResponse:
             "number": building.number,
             "name": building.name,
             "distance_m": building.distance_m,
+        },
+        "entrances": [{"id": e["id"], "number": e["number"], "name": e["name"]} for e in entrances],
+        "entrance": None
+        if nearest is None
+        else {
+            "id": nearest[0],
+            "number": by_id[nearest[0]]["number"],
+            "name": by_id[nearest[0]]["name"],
+            "distance_m": nearest[1],
         },
     }
     return JsonResponse(body)
@@ -90,5 +112,7 @@ def workspace(request: HttpRequest, role: str) -> HttpResponse:
         "ws": ws,
         "role_links": workspaces.role_links(scope, role),
         "map_label": workspaces.map_label(ws),
+        # The role's work pages, without the workspace itself (we are on it).
+        "work_links": workspaces.work_links(role)[1:],
     }
     return render(request, "grids/workspace.html", ctx)

@@ -18,7 +18,7 @@ from operator import or_
 from typing import Any
 
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -60,6 +60,46 @@ def workspace_url(role: str) -> str:
     if role == Role.ADMIN:
         return reverse("admin:index")
     return reverse("grids:workspace", kwargs={"role": role})
+
+
+# Each role's work pages, by URL name (reversed, never imported: grids sits below
+# reports). Pages another branch has not merged yet are left out (NoReverseMatch).
+_WORKER_PAGES = [
+    ("reports:file", pgettext_lazy("nav", "上报问题")),
+    ("reports:mine", pgettext_lazy("nav", "我的上报")),
+    ("reports:verify_queue", pgettext_lazy("nav", "待核查")),
+    ("residents:index", pgettext_lazy("nav", "民情")),
+    ("residents:due", pgettext_lazy("nav", "本周走访")),
+]
+_CENTER_PAGES = [
+    ("reports:triage", pgettext_lazy("nav", "分拨台")),
+    ("reports:board", pgettext_lazy("nav", "案件总览")),
+    ("reports:overdue", pgettext_lazy("nav", "督办与审批")),
+    ("residents:index", pgettext_lazy("nav", "民情")),
+]
+WORK_PAGES: dict[str, list[tuple[str, Any]]] = {
+    Role.GRID_WORKER: _WORKER_PAGES,
+    Role.GRID_HEAD: _WORKER_PAGES,
+    Role.STREET_STAFF: _CENTER_PAGES,
+    Role.DISTRICT_STAFF: _CENTER_PAGES,
+    Role.HANDLER: [("reports:inbox", pgettext_lazy("nav", "待办案件"))],
+    Role.LEADER: [
+        ("reports:board", pgettext_lazy("nav", "案件总览")),
+        ("reports:overdue", pgettext_lazy("nav", "督办")),
+    ],
+    Role.ADMIN: [],
+}
+
+
+def work_links(role: str) -> list[tuple[str, str]]:
+    """(url, label) of the role's workspace and its work pages (no query)."""
+    links = [(workspace_url(role), str(pgettext_lazy("nav", "工作台")))]
+    for name, label in WORK_PAGES.get(role, []):
+        try:
+            links.append((reverse(name), str(label)))
+        except NoReverseMatch:
+            continue
+    return links
 
 
 def workspace_for(scope: Scope) -> str:

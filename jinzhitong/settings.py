@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "import_export",
     "csp",
     "axes",
+    "django_filters",
+    "django_htmx",
+    "template_partials",
     "accounts",
     "grids",
     "reports",
@@ -57,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -80,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "jinzhitong.context_processors.site",
+                "jinzhitong.context_processors.navigation",
             ],
         },
     },
@@ -98,9 +103,20 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(BASE_DIR / "db.sqlite3"),
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Whatever the URL: take the write lock when a transaction starts (a deferred one
+    # that upgrades fails at once with "database is locked") and wait up to 20 s for it;
+    # WAL lets readers go on while one process writes (no effect on an in-memory test DB).
+    # Persistent connections gain nothing on SQLite.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: broker and cache when REDIS_URL is set; otherwise tasks run in-process.
@@ -136,6 +152,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "evaluation.tasks.catch_up_rollups",
         "schedule": EVALUATION_CATCH_UP_SECONDS,
     },
+    # Manual care levels whose expiry has passed fall back to the level the tags give.
+    "residents-expire-overrides": {
+        "task": "residents.tasks.expire_care_overrides",
+        "schedule": 3600.0,
+    },
 }
 # Extra notification transports (dotted paths of callables taking a Notification).
 NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
@@ -144,8 +165,43 @@ NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
 # escaping drops the "=" and so alters the value; it stays off.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 REPORT_PHOTO_MAX_BYTES = envint("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Memory a photo may take once decoded (rows × bytes a pixel), and its longest side over
+# its shortest; checked from the header, before decoding (reports/photos.py).
+REPORT_PHOTO_MAX_DECODED_BYTES = envint("REPORT_PHOTO_MAX_DECODED_BYTES", 192 * 1024 * 1024)
+REPORT_PHOTO_MAX_ASPECT_RATIO = envint("REPORT_PHOTO_MAX_ASPECT_RATIO", 50)
+# Limits on boundaries and region imports (docs/architecture.md, "Limits on input").
+GRID_BOUNDARY_MAX_VERTICES = envint("GRID_BOUNDARY_MAX_VERTICES", 5_000)
+# Self-crossings beyond this are refused rather than repaired (repair time grows with them).
+GRID_BOUNDARY_MAX_CROSSINGS = envint("GRID_BOUNDARY_MAX_CROSSINGS", 200)
+GRID_IMPORT_MAX_BYTES = envint("GRID_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+GRID_IMPORT_MAX_VERTICES = envint("GRID_IMPORT_MAX_VERTICES", 2_000_000)
+# How far (fraction of the smaller area) a child may stick out of its parent, and grids
+# of one community may overlap: separately digitised outlines never match exactly.
+GRID_BOUNDARY_TOLERANCE = envfloat("GRID_BOUNDARY_TOLERANCE", 0.01)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Residents' personal data (docs/personal-data.md). RESIDENTS_KEYS: comma-separated Fernet
+# keys, newest first (the first encrypts, all decrypt, so keys can be rotated);
+# RESIDENTS_HMAC_KEY keys the hashes used for exact search and uniqueness. Both accept
+# *_FILE. With DEBUG on a development key is used; with DEBUG off a missing key fails
+# loudly the first time residents' data is read or written.
+RESIDENTS_KEYS = envlist("RESIDENTS_KEYS", []) or [
+    k.strip() for k in envsecret("RESIDENTS_KEYS").split(",") if k.strip()
+]
+RESIDENTS_HMAC_KEY = envsecret("RESIDENTS_HMAC_KEY")
+if DEBUG and not RESIDENTS_KEYS:
+    RESIDENTS_KEYS = ["ZGV2LW9ubHktcmVzaWRlbnRzLWtleS0wMTIzNDU2Nzg="]
+if DEBUG and not RESIDENTS_HMAC_KEY:
+    RESIDENTS_HMAC_KEY = "dev-only-residents-hmac-key"
+# Roles that may export registers with full identity and phone numbers.
+RESIDENTS_EXPORT_ROLES = envlist(
+    "RESIDENTS_EXPORT_ROLES", ["grid_head", "street_staff", "district_staff", "admin"]
+)
+# Register uploads: above this many rows the import runs as a background task.
+RESIDENTS_IMPORT_SYNC_ROWS = envint("RESIDENTS_IMPORT_SYNC_ROWS", 2000)
+RESIDENTS_IMPORT_MAX_ROWS = envint("RESIDENTS_IMPORT_MAX_ROWS", 20000)
+RESIDENTS_IMPORT_MAX_BYTES = envint("RESIDENTS_IMPORT_MAX_BYTES", 8 * 1024 * 1024)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

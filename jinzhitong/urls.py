@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("reports.urls")),
     # The service worker must be served from the root to control the /m/ pages.
     path("sw.js", phone_views.service_worker, name="service_worker"),
+    path("residents/", include("residents.urls")),
     path("admin/", admin.site.urls),
 ]

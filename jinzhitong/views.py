@@ -32,6 +32,7 @@ def _check_broker() -> str:
     if not settings.REDIS_URL:
         return "disabled"
     try:
+        # Imported here on purpose: only a deployment with REDIS_URL needs the client.
         import redis
 
         client = redis.Redis.from_url(

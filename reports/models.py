@@ -482,6 +482,24 @@ class Report(models.Model):
             ),
             # the overdue sweep over open cases.
             models.Index(fields=["state", "is_overdue"], name="reports_overdue"),
+            # The case lists (admin changelist, newest first): each is read in index
+            # order and stops after one page, so it costs the same at 10k and 1M cases.
+            # Everyone's list; also the date filters (a range on created_at).
+            models.Index(fields=["-created_at", "-id"], name="reports_created_desc"),
+            # A street / district center's list, a department's list.
+            models.Index(fields=["street", "-created_at", "-id"], name="reports_street_created"),
+            models.Index(
+                fields=["district", "-created_at", "-id"], name="reports_district_created"
+            ),
+            models.Index(
+                fields=["department", "-created_at", "-id"], name="reports_dept_created"
+            ),
+            # The cases a user filed (every list includes them).
+            models.Index(
+                fields=["reporter", "-created_at", "-id"], name="reports_reporter_created"
+            ),
+            # A state filter on everyone's list.
+            models.Index(fields=["state", "-created_at", "-id"], name="reports_state_created"),
         ]
 
     def __str__(self) -> str:
@@ -666,8 +684,18 @@ class CaseSequence(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app notice to a center (region) or department, e.g. "case overdue"."""
+    """An in-app notice to one user about a hand-off ("dispatched to you", "overdue" …).
 
+    ``region``/``department`` name the center or department concerned; ``recipient`` is
+    empty only when nobody held the role when it was sent."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        on_delete=models.CASCADE,
+    )
     region = models.ForeignKey(
         "grids.Region",
         verbose_name=_("区划"),
@@ -695,7 +723,11 @@ class Notification(models.Model):
     class Meta:
         verbose_name = _("通知")
         verbose_name_plural = _("通知")
-        indexes = [models.Index(fields=["region", "read_at"], name="reports_notice_region")]
+        indexes = [
+            models.Index(fields=["region", "read_at"], name="reports_notice_region"),
+            # notifications_for(user) / unread_count(user): a user's unread notices.
+            models.Index(fields=["recipient", "read_at"], name="reports_notice_recipient"),
+        ]
 
     def __str__(self) -> str:
         return self.message

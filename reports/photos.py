@@ -1,7 +1,8 @@
 """Case photos: validating and re-encoding uploads, storing them, making thumbnails.
 
 Every upload is treated as hostile: it is checked (size, real image, supported format,
-pixel count, complete data) and then re-encoded from its pixels into a fresh JPEG, so
+pixel count, aspect ratio and decoded size — all from the header, before decoding —
+complete data) and then re-encoded from its pixels into a fresh JPEG, so
 nothing of the original file survives — no EXIF (above all no GPS position of the
 worker's phone), no ICC/XMP, no trailing bytes. The EXIF orientation is applied first,
 so the photo stays upright.
@@ -42,6 +43,17 @@ DEFAULT_MAX_SIDE = 2048
 # 40 megapixels: well above any phone camera (a 200 MP sensor saves 12 MP by default),
 # and at most 160 MB of RGBA while decoding. Pillow's own bomb limit is ~89 MP.
 DEFAULT_MAX_PIXELS = 40_000_000
+# Decoded memory is bounded separately: pixels alone miss how Pillow stores an image,
+# one row at a time (a 1 × 40,000,000 PNG is 40 MP but took 918 MB and 16 s to decode).
+# 192 MB is a 40 MP photo at 4 bytes a pixel plus its row table.
+DEFAULT_MAX_DECODED_BYTES = 192 * 1024 * 1024
+# Phone panoramas reach ~10:1 and scrolling screenshots ~20:1; beyond 50:1 a "photo"
+# is a strip that cannot even be made into a thumbnail.
+DEFAULT_MAX_ASPECT_RATIO = 50
+# Bytes a pixel takes once decoded: Pillow keeps every mode of more than one band, and
+# 32-bit modes, in 4 bytes; plus one pointer per row (see ``_decoded_bytes``).
+_ONE_BYTE_MODES = {"1", "L", "P"}
+_ROW_POINTER_BYTES = 8
 MAX_PHOTOS = 9
 THUMBNAIL_SIDE = 320
 JPEG_QUALITY = 85
@@ -51,6 +63,17 @@ THUMBNAIL_QUALITY = 80
 # (pillow-heif registers "HEIF"); plain Pillow cannot. Phone browsers convert HEIC to
 # JPEG when a page takes a photo, so this matters only for files picked from an album.
 _FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC"}
+# Phones (many Android cameras, iPhones for some shots) write multi-picture JPEGs: a
+# JPEG followed by more frames (depth map, HDR gain map). Pillow opens them as "MPO";
+# they are accepted as JPEG and only the first frame is kept (re-encoded like any photo).
+_ALSO_ACCEPTED = frozenset({"MPO"})
+
+# Pillow's own bomb check applies to every Image.open in the process (the thumbnail
+# task too): it warns above MAX_IMAGE_PIXELS and refuses above twice that. Aligned with
+# our limit instead of Pillow's ~89 MP: ``_open`` turns the warning into a refusal, so
+# anything above 2 × 40 MP is refused while Pillow reads the header, and our own check
+# below refuses 40-80 MP with the image's size in the message.
+Image.MAX_IMAGE_PIXELS = 2 * DEFAULT_MAX_PIXELS
 
 
 def accepted_formats() -> list[str]:
@@ -73,6 +96,23 @@ def _max_side() -> int:
 
 def _max_pixels() -> int:
     return int(getattr(settings, "REPORT_PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+
+
+def _max_decoded_bytes() -> int:
+    return int(getattr(settings, "REPORT_PHOTO_MAX_DECODED_BYTES", DEFAULT_MAX_DECODED_BYTES))
+
+
+def _max_aspect_ratio() -> float:
+    return float(getattr(settings, "REPORT_PHOTO_MAX_ASPECT_RATIO", DEFAULT_MAX_ASPECT_RATIO))
+
+
+def _decoded_bytes(mode: str, width: int, height: int) -> int:
+    """Memory the decoded image takes: width × height × bytes a pixel, plus a row table.
+
+    Known from the header alone, before anything is decoded.
+    """
+    per_pixel = 1 if mode in _ONE_BYTE_MODES else 2 if mode.startswith("I;16") else 4
+    return height * (width * per_pixel + _ROW_POINTER_BYTES)
 
 
 def _size_of(file: File[bytes]) -> int:
@@ -111,7 +151,7 @@ def _open(file: File[bytes] | IO[bytes]) -> ImageFile.ImageFile:
                 % {"formats": _accepted_names()},
                 code="not_image",
             ) from None
-    if img.format not in accepted_formats():
+    if img.format not in accepted_formats() and img.format not in _ALSO_ACCEPTED:
         raise ValidationError(
             _("不支持 %(format)s 格式的图片，请上传 %(formats)s 格式的照片。")
             % {"format": img.format or _("未知"), "formats": _accepted_names()},
@@ -122,6 +162,21 @@ def _open(file: File[bytes] | IO[bytes]) -> ImageFile.ImageFile:
         raise ValidationError(_("图片文件已损坏，请重新拍摄或选择。"), code="corrupt")
     if width * height > _max_pixels():
         raise _too_many_pixels((width, height))
+    if max(width, height) > _max_aspect_ratio() * min(width, height):
+        raise ValidationError(
+            _("图片过于细长（%(width)d×%(height)d），长边不能超过短边的 %(ratio)d 倍。")
+            % {"width": width, "height": height, "ratio": _max_aspect_ratio()},
+            code="aspect_ratio",
+        )
+    decoded, decoded_limit = _decoded_bytes(img.mode, width, height), _max_decoded_bytes()
+    if decoded > decoded_limit:
+        raise ValidationError(
+            _("图片解码后过大（约 %(size)s MB），不能超过 %(limit)s MB。")
+            % {"size": _megabytes(decoded), "limit": _megabytes(decoded_limit)},
+            code="too_big_decoded",
+        )
+    if getattr(img, "n_frames", 1) > 1:
+        img.seek(0)  # a multi-picture JPEG: the photo itself is the first frame
     return img
 
 

@@ -12,33 +12,40 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
-from grids.models import Level, Region, Role
+from grids.models import Department, Level, Region, Role
 from grids.selectors import regions_visible_to, scope_for, subtree_q
 from reports import sla
+from reports.fit import department_fits
 from reports.models import (
     OPEN_STATES,
     Category,
+    DispatchLevel,
+    EventKind,
+    Notification,
     PhotoKind,
     Report,
+    ReportEvent,
     ReportPhoto,
+    RequestStatus,
     RoutingRule,
     Stage,
     StageLimit,
     State,
+    TimeRequest,
+    Urgency,
 )
 from reports.sla import LimitUnit, SlaState, WorkCalendar
+from reports.workflow import allowed_actions, handle_limit, running_due, running_stage
 
 
-def reports_visible_to(user: Any) -> QuerySet[Report]:
-    """Cases visible to ``user``: by grid, community, street, district, department or region."""
+def _branches(user: Any) -> Q:
+    """Cases by the user's places and departments (not yet the cases they filed)."""
     scope = scope_for(user)
-    if scope.is_global:
-        return Report.objects.all()
     q = Q(pk__in=[])
     grids = [r.pk for r in scope.regions_for(Role.GRID_WORKER)]
     if grids:
@@ -58,6 +65,15 @@ def reports_visible_to(user: Any) -> QuerySet[Report]:
     leader_regions = scope.regions_for(Role.LEADER, Role.ADMIN)
     if leader_regions:
         q |= subtree_q(leader_regions, prefix="grid__")
+    return q
+
+
+def reports_visible_to(user: Any) -> QuerySet[Report]:
+    """Cases visible to ``user``: by grid, community, street, district, department or region."""
+    scope = scope_for(user)
+    if scope.is_global:
+        return Report.objects.all()
+    q = _branches(user)
     if getattr(user, "is_authenticated", False):
         q |= Q(reporter=user)
     return Report.objects.filter(q)
@@ -90,6 +106,25 @@ def rules_visible_to(user: Any) -> QuerySet[RoutingRule]:
     if not is_city_admin(user):
         rules = rules.exclude(region__level=Level.CITY)
     return rules
+def reports_listed_for(user: Any) -> QuerySet[Report]:
+    """The cases of ``reports_visible_to``, shaped for a newest-first list.
+
+    PostgreSQL cannot read ``street = S OR reporter = me`` in the order of one index, so
+    a centre's list would walk the whole city's newest cases to keep its street's. The
+    "cases I filed" branch is left out when it adds nothing — when every case the user
+    filed lies inside their other branches (one query over their own cases, on
+    ``reports_reporter_created``) — and the list reads ``reports_street_created`` (or its
+    district / department twin) in order."""
+    scope = scope_for(user)
+    if scope.is_global:
+        return Report.objects.all()
+    q = _branches(user)
+    if (
+        getattr(user, "is_authenticated", False)
+        and Report.objects.filter(reporter=user).exclude(q).exists()
+    ):
+        q |= Q(reporter=user)
+    return Report.objects.filter(q)
 
 
 def get_report_for_user(user: Any, pk: int | str) -> Report:
@@ -116,9 +151,25 @@ def get_report_for_user(user: Any, pk: int | str) -> Report:
 def actions_for(user: Any, report: Report) -> frozenset[str]:
     """The workflow actions ``user`` may take on ``report`` now (for buttons; the
     workflow checks again under the row lock)."""
-    from reports.workflow import allowed_actions
-
     return allowed_actions(user, report)
+
+
+def notifications_for(user: Any) -> QuerySet[Notification]:
+    """The user's own notices, newest first (unread and read)."""
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    return (
+        Notification.objects.filter(recipient=user)
+        .select_related("report")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def unread_count(user: Any) -> int:
+    """How many of the user's notices are unread (one COUNT on the recipient index)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 @dataclass(frozen=True)
@@ -159,10 +210,8 @@ def report_clock(
 ) -> Clock | None:
     """Time left on the running stage (no queries: pass the calendar and stage limits).
 
-    Yellow when less than ``sla.WARNING_RATIO`` of the stage's limit is left, red once
-    past due; None when no clock runs (closed, verified, suspended)."""
-    from reports.workflow import handle_limit, running_due, running_stage
-
+    The colour comes from ``sla.sla_state`` alone (docs/time-limits.md); None when no
+    clock runs (closed, verified, suspended)."""
     stage, due = running_stage(report), running_due(report)
     if stage is None or due is None:
         return None
@@ -171,16 +220,12 @@ def report_clock(
     else:
         amount, unit = limits.get(stage, (Decimal("0.25"), LimitUnit.WORKING_HOURS))
     left = sla.time_left(now, due, unit, calendar=calendar)
-    if now > due:
-        light = SlaState.OVERDUE
+    if stage == Stage.HANDLE and report.handle_started is not None:
+        # Extensions move the deadline: the whole span since handling began counts.
+        light = sla.sla_state(now, due, report.handle_started, unit, calendar=calendar)
     else:
-        if unit == LimitUnit.WORKING_DAYS:
-            total = calendar.day_length * int(amount)
-        elif unit == LimitUnit.CALENDAR_DAYS:
-            total = timedelta(days=int(amount))
-        else:
-            total = timedelta(hours=float(amount))
-        light = SlaState.WARNING if left < total * float(sla.WARNING_RATIO) else SlaState.OK
+        span = sla.limit_span(amount, unit, calendar=calendar)
+        light = sla.sla_state(now, due, None, unit, calendar=calendar, total=span)
     return Clock(due=due, left=left, state=light, stage=stage)
 
 
@@ -318,4 +363,251 @@ def categories_for_filing() -> list[dict[str, Any]]:
                 ],
             }
         )
+    return out
+
+
+# -- desk pages: triage, board, overdue, inbox, case page, notifications -------------------
+
+# Cases a street center triages (new, returned, sent down) and a district center's share.
+STREET_TRIAGE_STATES = (State.REPORTED, State.ACCEPTED)
+DISTRICT_TRIAGE_STATES = (State.TRANSFERRED,)
+INBOX_STATES = (State.DISPATCHED, State.ACKNOWLEDGED)
+# "Near the deadline" on list filters: the running stage ends within this window.
+NEAR_WINDOW = timedelta(hours=24)
+# Lists never count past this: the table grows to millions of rows.
+COUNT_CAP = 1000
+
+# The deadline field of the stage that runs in each open state (as in workflow._RUNNING).
+_DUE_FIELDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    ((State.REPORTED,), "accept_due"),
+    ((State.ACCEPTED, State.TRANSFERRED), "dispatch_due"),
+    ((State.DISPATCHED, State.ACKNOWLEDGED), "handle_due"),
+    ((State.HANDLED,), "verify_due"),
+)
+
+
+def _running_due_q(lookup: str, value: datetime) -> Q:
+    """Cases whose running stage's deadline matches ``<due> <lookup> value``."""
+    q = Q(pk__in=[])
+    for states, field_name in _DUE_FIELDS:
+        part = Q(state__in=states, **{f"{field_name}__{lookup}": value})
+        if field_name == "handle_due":
+            part &= Q(suspended=False)
+        q |= part
+    return q
+
+
+def overdue_q(now: datetime) -> Q:
+    """Open cases past the deadline of their running stage."""
+    return _running_due_q("lt", now)
+
+
+def near_deadline_q(now: datetime) -> Q:
+    """Open cases whose running stage ends within ``NEAR_WINDOW`` (not yet overdue)."""
+    return _running_due_q("gte", now) & _running_due_q("lt", now + NEAR_WINDOW)
+
+
+def _urgency_first() -> Case:
+    return Case(When(urgency=Urgency.URGENT, then=Value(0)), default=Value(1))
+
+
+_LIST_RELATED = (
+    "grid",
+    "community",
+    "category__parent",
+    "standard",
+    "department",
+    "proposed_department",
+    "building",
+)
+
+
+def _with_photos(qs: QuerySet[Report]) -> QuerySet[Report]:
+    return qs.prefetch_related(
+        Prefetch("photos", queryset=ReportPhoto.objects.order_by("pk"), to_attr="photo_list")
+    )
+
+
+def center_regions(user: Any) -> tuple[list[Any], list[Any]]:
+    """The streets and districts whose center the user staffs (no query)."""
+    scope = scope_for(user)
+    return scope.regions_for(Role.STREET_STAFF), scope.regions_for(Role.DISTRICT_STAFF)
+
+
+def triage_queue(user: Any) -> QuerySet[Report]:
+    """新/回退/退回 cases waiting for this user's center, most urgent then oldest first.
+
+    Each row carries its photos and its routing events (ROUTED / ROUTE_NONE) in two
+    prefetch queries, so the page's query count does not grow with its rows."""
+    streets, districts = center_regions(user)
+    q = Q(pk__in=[])
+    if streets:
+        q |= Q(street_id__in=[r.pk for r in streets], state__in=STREET_TRIAGE_STATES)
+    if districts:
+        q |= Q(district_id__in=[r.pk for r in districts], state__in=DISTRICT_TRIAGE_STATES)
+    routing_events = ReportEvent.objects.filter(
+        kind__in=(EventKind.ROUTED, EventKind.ROUTE_NONE)
+    ).order_by("-at", "-pk")
+    return _with_photos(
+        reports_visible_to(user)
+        .filter(q)
+        .select_related(*_LIST_RELATED)
+        .prefetch_related(Prefetch("events", queryset=routing_events, to_attr="routing_events"))
+        .order_by(_urgency_first(), "created_at", "pk")
+    )
+
+
+def board_cases(user: Any) -> QuerySet[Report]:
+    """Every open case in the user's scope, newest first (the board filters this)."""
+    return (
+        reports_visible_to(user)
+        .filter(state__in=OPEN_STATES)
+        .select_related(*_LIST_RELATED)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def inbox_cases(user: Any) -> QuerySet[Report]:
+    """Cases dispatched to the user's departments, most urgent and nearest deadline first."""
+    departments = [d.pk for d in scope_for(user).departments]
+    return _with_photos(
+        Report.objects.filter(department_id__in=departments, state__in=INBOX_STATES)
+        .select_related(*_LIST_RELATED)
+        .order_by(_urgency_first(), F("handle_due").asc(nulls_last=True), "pk")
+    )
+
+
+def overdue_cases(user: Any, now: datetime) -> QuerySet[Report]:
+    return board_cases(user).filter(overdue_q(now)).order_by(_urgency_first(), "created_at")
+
+
+def near_deadline_cases(user: Any, now: datetime) -> QuerySet[Report]:
+    return board_cases(user).filter(near_deadline_q(now)).order_by(_urgency_first(), "created_at")
+
+
+def pending_requests(user: Any) -> QuerySet[TimeRequest]:
+    """Extension and suspension requests waiting for the user's center to decide."""
+    streets, districts = center_regions(user)
+    q = Q(pk__in=[])
+    if streets:
+        q |= Q(
+            report__street_id__in=[r.pk for r in streets],
+            report__dispatch_level=DispatchLevel.STREET,
+        )
+    if districts:
+        q |= Q(
+            report__district_id__in=[r.pk for r in districts],
+            report__dispatch_level=DispatchLevel.DISTRICT,
+        )
+    return (
+        TimeRequest.objects.filter(q, status=RequestStatus.PENDING)
+        .select_related("report__department", "report__category__parent", "requested_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def cases_to_close(user: Any) -> QuerySet[Report]:
+    """Verified cases the user's center closes (结案)."""
+    return board_cases(user).filter(state=State.VERIFIED).order_by("updated_at", "pk")
+
+
+def capped_count(qs: QuerySet[Any], cap: int = COUNT_CAP) -> int:
+    """How many rows, counting no further than ``cap + 1`` (one bounded query)."""
+    return qs.order_by()[: cap + 1].count()
+
+
+def dispatchable_departments(user: Any) -> list[Department]:
+    """Active departments any of the user's centers may dispatch to (one query).
+
+    Narrow to one case with ``departments_for``."""
+    streets, districts = center_regions(user)
+    q = Q(pk__in=[])
+    if streets:
+        q |= Q(region_id__in=[r.pk for r in streets])
+    if districts:
+        q |= Q(region_id__in=[r.pk for r in districts])
+        q |= Q(region__level=Level.CITY, region__tree_id__in={r.tree_id for r in districts})
+    return list(
+        Department.objects.filter(q, is_active=True).select_related("region").order_by("code")
+    )
+
+
+def departments_for(report: Report, departments: list[Department]) -> list[Department]:
+    """The departments a center may dispatch this case to, in its current state (no query
+    when the case's grid and the departments' regions are loaded): the same fit rule
+    dispatch and routing use."""
+    level = DispatchLevel.DISTRICT if report.state == State.TRANSFERRED else DispatchLevel.STREET
+    return [d for d in departments if department_fits(report, d, level)]
+
+
+def merge_candidates(report: Report, *, limit: int = 20) -> QuerySet[Report]:
+    """Open cases of the same street near this one (about 500 m), nearest category first."""
+    qs = Report.objects.filter(street_id=report.street_id, state__in=OPEN_STATES).exclude(
+        pk=report.pk
+    )
+    if report.lat is not None and report.lng is not None:
+        box = MERGE_BOX_DEG
+        qs = qs.filter(
+            lat__range=(report.lat - box, report.lat + box),
+            lng__range=(report.lng - box, report.lng + box),
+        )
+    same = Case(When(category_id=report.category_id, then=Value(0)), default=Value(1))
+    return qs.select_related("category").order_by(same, "-created_at")[:limit]
+
+
+def report_timeline(report: Report) -> list[ReportEvent]:
+    """The case's timeline with actors and photos (two queries)."""
+    return list(
+        report.events.select_related("actor")
+        .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.order_by("pk")))
+        .order_by("at", "pk")
+    )
+
+
+MERGE_BOX_DEG = 0.005  # about 500 m: the box merge_candidates searches
+
+
+def merge_candidates_for(
+    reports: list[Report], *, per_row: int = 8, cap: int = 1000
+) -> dict[int, list[Report]]:
+    """``merge_candidates`` for a page of rows in one query: for each row, its street's
+    open cases within about 500 m, same category first, then newest.
+
+    The query fetches at most ``cap`` of the newest candidates for the whole page, so a
+    row's list is a prefix of what ``merge_candidates`` (which the merge form checks
+    against) would offer, except in a street with more than ``cap`` open cases nearby."""
+    if not reports:
+        return {}
+    near = Q(pk__in=[])
+    for r in reports:
+        if r.lat is None or r.lng is None:
+            near |= Q(street_id=r.street_id)
+        else:
+            near |= Q(
+                street_id=r.street_id,
+                lat__range=(r.lat - MERGE_BOX_DEG, r.lat + MERGE_BOX_DEG),
+                lng__range=(r.lng - MERGE_BOX_DEG, r.lng + MERGE_BOX_DEG),
+            )
+    pool = list(
+        Report.objects.filter(near, state__in=OPEN_STATES)
+        .select_related("category")
+        .only("id", "number", "street_id", "lat", "lng", "description", "created_at",
+              "category__name", "category_id")
+        .order_by("-created_at", "-pk")[:cap]
+    )
+    out: dict[int, list[Report]] = {}
+    for r in reports:
+        hits = [
+            c for c in pool
+            if c.pk != r.pk and c.street_id == r.street_id and (
+                r.lat is None or r.lng is None or (
+                    c.lat is not None and c.lng is not None
+                    and abs(c.lat - r.lat) <= MERGE_BOX_DEG
+                    and abs(c.lng - r.lng) <= MERGE_BOX_DEG
+                )
+            )
+        ]
+        # Stable sort keeps newest first within each group, as merge_candidates orders.
+        hits.sort(key=lambda c: c.category_id != r.category_id)
+        out[r.pk] = hits[:per_row]
     return out

@@ -1,13 +1,13 @@
-"""Filing a case and applying routing decisions.
+"""Filing a case, and the other domain writes that are not case transitions.
 
-State transitions themselves live in ``reports.workflow``; filing creates the case
-(state ``reported``) and routing calls workflow transitions as the system (actor None).
+State transitions live in ``reports.workflow``; filing creates the case (state
+``reported``) and schedules routing (``reports.dispatching``) once it has committed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,8 @@ from accounts.models import User
 from grids import geo
 from grids.models import Building, Department, Entrance, Level, Region, Role
 from grids.selectors import region_contains, scope_for
-from reports import routing, workflow
+from reports import effects, workflow
+from reports.errors import WorkflowError
 from reports.events import event_write
 from reports.models import (
     OPEN_STATES,
@@ -28,9 +29,9 @@ from reports.models import (
     Category,
     EventKind,
     FilingStandard,
+    Notification,
     Report,
     ReportEvent,
-    RoutingMode,
     Source,
     Stage,
     State,
@@ -38,7 +39,7 @@ from reports.models import (
 )
 from reports.photos import MAX_PHOTOS, photos_ingest
 from reports.selectors import reports_visible_to
-from reports.workflow import WorkflowError
+from reports.workflow import check_category, prepare_photos
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +68,17 @@ def next_case_number(district: Region, now: datetime) -> str:
 # -- validation ----------------------------------------------------------------------------
 
 
-def check_category(
-    category: Category, standard: FilingStandard | None
-) -> tuple[Category, FilingStandard | None]:
-    """A case needs an active minor category; the standard must belong to it."""
-    if category.parent_id is None or not category.is_active:
-        raise WorkflowError(_("请选择一个有效的小类"))
-    if standard is None:
-        standard = category.standards.order_by("sort", "code").first()
-    elif standard.category_id != category.pk:
-        raise WorkflowError(_("立案条件与所选类别不符"))
-    return category, standard
+IDEMPOTENCY_KEY_LENGTH = 64  # Report.idempotency_key's max_length
+
+
+def _idempotency_key(value: str | None) -> str:
+    """The submission's key (1–64 characters), or a clear refusal: an empty key would
+    match an earlier case of the same reporter, and the column holds 64 characters
+    (SQLite would not enforce that)."""
+    key = (value or "").strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_LENGTH:
+        raise WorkflowError(_("缺少有效的提交标识，请刷新页面后重试"))
+    return key
 
 
 def _may_file(user: User, grid: Region) -> bool:
@@ -140,9 +141,7 @@ def report_file(
     Filing never depends on the broker: routing is enqueued after commit, and a sweep
     re-enqueues anything left unrouted.
     """
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 64:
-        raise WorkflowError(_("缺少有效的提交标识，请刷新页面后重试"))
+    key = _idempotency_key(idempotency_key)
     existing = Report.objects.filter(reporter=reporter, idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -194,13 +193,11 @@ def report_file(
                 data={"grid": grid.code, "category": category.code},
             )
             if photos:
-                from reports.photos import photos_ingest
-
                 photos_ingest(
                     report=report, kind="report", files=photos, uploaded_by=reporter, event=event
                 )
-                workflow._thumbnails_on_commit(report)
-            enqueue_route_on_commit(report.pk)
+                effects.thumbnails_on_commit(report.pk)
+            effects.route_on_commit(report.pk)
     except IntegrityError:
         # The same submission raced itself (double tap on a slow network).
         existing = Report.objects.filter(reporter=reporter, idempotency_key=key).first()
@@ -227,7 +224,7 @@ def report_file_self_handled(
 ) -> Report:
     """自处: a grid worker fixed a small problem on the spot — filed closed, with
     before/after photos ("小事不出网格"); counted apart in statistics, never routed."""
-    key = (idempotency_key or "").strip()
+    key = _idempotency_key(idempotency_key)
     existing = Report.objects.filter(reporter=reporter, idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -249,8 +246,6 @@ def report_file_self_handled(
     category, standard = check_category(category, None)
     _check_place(grid, building, entrance)
     community, street, district = _ancestors(grid)
-    from reports.photos import photos_ingest
-
     with transaction.atomic():
         now = timezone.now()
         report = Report.objects.create(
@@ -289,7 +284,7 @@ def report_file_self_handled(
         photos_ingest(
             report=report, kind="after", files=after_photos, uploaded_by=reporter, event=event
         )
-        workflow._thumbnails_on_commit(report)
+        effects.thumbnails_on_commit(report.pk)
     return report
 
 
@@ -309,9 +304,7 @@ def report_add_sighting(
     """附近已有相同问题 → "我也看到了": add a worker's sighting (note and photos) to an open
     case instead of filing a duplicate. One timeline event of kind ``sighting``; not a
     state change. A retry with the same key returns the first event."""
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 64:
-        raise WorkflowError(_("缺少有效的提交标识，请刷新页面后重试"))
+    key = _idempotency_key(idempotency_key)
     if not reports_visible_to(actor).filter(pk=report.pk).exists():
         raise PermissionDenied(_("您无权查看该案件"))
     note = (note or "").strip()
@@ -349,23 +342,8 @@ def report_add_sighting(
                 )
             except ValidationError as e:
                 raise WorkflowError("；".join(e.messages)) from e
-            workflow._thumbnails_on_commit(locked)
+            effects.thumbnails_on_commit(locked.pk)
     return event
-
-
-def prepare_photos(files: list[Any] | None) -> list[Any]:
-    """Validate and re-encode uploads before any transaction: Pillow work (up to seconds
-    for nine photos) must not run while a case row or SQLite's write lock is held."""
-    if not files:
-        return []
-    from django.core.exceptions import ValidationError
-
-    from reports.photos import photos_prepare
-
-    try:
-        return list(photos_prepare(files))
-    except ValidationError as e:
-        raise WorkflowError("；".join(e.messages)) from e
 
 
 def _ancestors(grid: Region) -> tuple[Region, Region, Region]:
@@ -373,133 +351,30 @@ def _ancestors(grid: Region) -> tuple[Region, Region, Region]:
     return by_level[Level.COMMUNITY], by_level[Level.STREET], by_level[Level.DISTRICT]
 
 
-# -- routing -------------------------------------------------------------------------------
+# -- notices -------------------------------------------------------------------------------
 
 
-def enqueue_route_on_commit(report_id: int) -> None:
-    from reports.tasks import enqueue_route
-
-    transaction.on_commit(lambda: enqueue_route(report_id))
-
-
-def decide_route(report: Report, at: datetime | None = None) -> routing.Decision:
-    """Which department the rule table sends this case to (no side effects)."""
-    from reports.catalog import cached_rule_table
-
-    at = at or timezone.now()
-    table = cached_rule_table()
-    region_path = list(report.grid.get_ancestors(include_self=True).values_list("id", flat=True))
-    category_path = [c for c in (report.category.parent_id, report.category_id) if c is not None]
-    names = routing.Names(
-        regions=dict(Region.objects.filter(pk__in=region_path).values_list("id", "name")),
-        categories=dict(Category.objects.filter(pk__in=category_path).values_list("id", "name")),
-        departments=_DepartmentNames(),
-    )
-    return routing.route(
-        region_path=region_path, category_path=category_path, at=at, table=table, names=names
-    )
+def notification_mark_read(
+    *, user: User, ids: Iterable[int] | None = None, report: Report | None = None
+) -> int:
+    """Mark the user's own notices read — those listed, all about one case, or (neither
+    given) all of them. Someone else's notices are never touched. Returns how many changed."""
+    notices = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        notices = notices.filter(pk__in=list(ids))
+    if report is not None:
+        notices = notices.filter(report=report)
+    return notices.update(read_at=timezone.now())
 
 
-class _DepartmentNames(Mapping[int, str]):
-    """Names for the reason text, read only for the department a decision names
-    (one small query) instead of every department of the city."""
-
-    def __getitem__(self, key: int) -> str:
-        name = Department.objects.filter(pk=key).values_list("name", flat=True).first()
-        if name is None:
-            raise KeyError(key)
-        return name
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
+# -- desk ------------------------------------------------------------------------------
 
 
-def report_route(report_id: int) -> routing.Decision | None:
-    """Apply the rule table to a case, once per routing version (safe to run twice).
-
-    Auto rules accept and dispatch (street level) or transfer up and dispatch (district
-    level) as the system; propose rules set the proposed department for the center's
-    one click; no rule (or a conflict) leaves the case to the street center. The
-    timeline records the rule and the reason either way.
-    """
+def report_accept_and_dispatch(
+    report: Report, *, actor: User, department: Department, note: str = ""
+) -> Report:
+    """One click at triage: 立案 (when still new) and 派遣, both or neither."""
     with transaction.atomic():
-        report = (
-            Report.objects.select_for_update(of=("self",))
-            .select_related("grid", "category")
-            .filter(pk=report_id)
-            .first()
-        )
-        if report is None or report.routed_version >= report.route_version:
-            return None
-        version = report.route_version
-        report.routed_version = version
-        report.routed_at = timezone.now()
-        report.save(update_fields=["routed_version", "routed_at", "updated_at"])
-        if report.state not in (State.REPORTED, State.ACCEPTED):
-            event_write(
-                report=report,
-                kind=EventKind.ROUTE_NONE,
-                actor=None,
-                from_state=report.state,
-                note=_("案件已由中心人工处理，未自动分拨"),
-                data={"version": version},
-            )
-            return None
-        decision = decide_route(report)
-        data: dict[str, Any] = {
-            "version": version,
-            "rule": decision.rule.id if decision.rule else None,
-            "department": decision.department_id,
-            "level": decision.level,
-            "mode": decision.mode,
-            "conflict": decision.conflict,
-        }
-        if decision.rule is None:
-            event_write(
-                report=report,
-                kind=EventKind.ROUTE_NONE,
-                actor=None,
-                from_state=report.state,
-                note=decision.reason,
-                data=data,
-            )
-            return decision
-        event_write(
-            report=report,
-            kind=EventKind.ROUTED,
-            actor=None,
-            from_state=report.state,
-            note=decision.reason,
-            data=data,
-        )
-        assert decision.department_id is not None  # a rule always names a department
-        department = Department.objects.get(pk=decision.department_id)
-        if decision.mode == RoutingMode.PROPOSE:
-            report.proposed_department = department
-            report.save(update_fields=["proposed_department", "updated_at"])
-            return decision
-        try:
-            with transaction.atomic():
-                if decision.level == "district":
-                    workflow.report_transfer_up(report, actor=None, note=_("按分拨规则上报区级"))
-                elif report.state == State.REPORTED:
-                    workflow.report_accept(report, actor=None, note=_("按分拨规则自动立案"))
-                workflow.report_dispatch(
-                    report, actor=None, department=department, note=_("按分拨规则自动派遣")
-                )
-        except WorkflowError as e:
-            # A rule pointing at a department the case cannot go to: leave it to people.
-            report.proposed_department = department
-            report.save(update_fields=["proposed_department", "updated_at"])
-            event_write(
-                report=report,
-                kind=EventKind.ROUTE_NONE,
-                actor=None,
-                from_state=report.state,
-                note=str(e),
-                data=data,
-            )
-        return decision
+        if report.state == State.REPORTED:
+            report = workflow.report_accept(report, actor=actor, note=note)
+        return workflow.report_dispatch(report, actor=actor, department=department, note=note)

@@ -391,20 +391,38 @@ def extend(
 def sla_state(
     now: datetime,
     due: datetime,
-    started: datetime,
+    started: datetime | None,
     unit: LimitUnit,
     *,
     calendar: WorkCalendar,
     warning_ratio: Decimal = WARNING_RATIO,
+    total: timedelta | None = None,
 ) -> SlaState:
-    """Green, yellow (less than ``warning_ratio`` of the limit left) or red (past due)."""
+    """Green, yellow (less than ``warning_ratio`` of the limit left) or red (past due).
+
+    The one place the time-left colour is decided (docs/time-limits.md): the admin column
+    and every page call it through ``reports.selectors.report_clock``. ``total`` is the
+    counting time of the whole limit; by default ``elapsed(started, due)``."""
     if now > due:
         return SlaState.OVERDUE
-    total = elapsed(started, due, unit, calendar=calendar)
+    if total is None:
+        if started is None:
+            raise ValueError("sla_state needs started or total")
+        total = elapsed(started, due, unit, calendar=calendar)
     left = elapsed(now, due, unit, calendar=calendar)
     if Decimal(_micro(left)) < Decimal(_micro(total)) * warning_ratio:
         return SlaState.WARNING
     return SlaState.OK
+
+
+def limit_span(amount: Amount, unit: LimitUnit, *, calendar: WorkCalendar) -> timedelta:
+    """The counting time one limit spans (a working day is ``calendar.day_length``)."""
+    unit = LimitUnit(unit)
+    if unit == LimitUnit.WORKING_DAYS:
+        return calendar.day_length * int(Decimal(amount))
+    if unit == LimitUnit.CALENDAR_DAYS:
+        return timedelta(days=int(Decimal(amount)))
+    return _hours(amount)
 
 
 # -- helpers -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports.views import phone
+from reports.views import case, desk, phone
 
 app_name = "reports"
 
@@ -14,4 +14,15 @@ urlpatterns = [
     path("m/categories.json", phone.categories_json, name="categories_json"),
     path("m/nearby/", phone.nearby, name="nearby"),
     path("cases/<int:pk>/sighting/", phone.sighting, name="sighting"),
+    # DESK
+    path("cases/<int:pk>/", case.detail, name="detail"),
+    path("cases/<int:pk>/photos/<int:photo_pk>/", case.photo, name="photo"),
+    path("cases/<int:pk>/<str:action>/", case.act, name="act"),
+    path("center/triage/", desk.triage, name="triage"),
+    path("center/board/", desk.board, name="board"),
+    path("center/board.xlsx", desk.board_export, name="board_export"),
+    path("center/overdue/", desk.overdue, name="overdue"),
+    path("dept/inbox/", desk.inbox, name="inbox"),
+    path("notifications/", desk.notifications, name="notifications"),
+    path("notifications/bell/", desk.bell, name="bell"),
 ]

@@ -22,21 +22,27 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
-from grids.models import Department, Level, Role
+from grids.models import Department, Role
 from grids.selectors import Scope, region_contains, scope_for
-from reports import sla
+from reports import effects, sla
 from reports.calendar import get_calendar
+from reports.errors import WorkflowError
 from reports.events import event_write
+from reports.fit import department_fits
 from reports.models import (
     OPEN_STATES,
+    Category,
     DispatchLevel,
     EventKind,
+    FilingStandard,
     Report,
     RequestKind,
     RequestStatus,
@@ -45,11 +51,8 @@ from reports.models import (
     State,
     TimeRequest,
 )
-
-
-class WorkflowError(Exception):
-    """A transition that the case's state or the input does not allow (message in Chinese)."""
-
+from reports.notifications import NoticeKind, notify
+from reports.photos import photos_ingest, photos_prepare
 
 # -- who may act ---------------------------------------------------------------------
 
@@ -103,65 +106,149 @@ def is_closer(scope: Scope, report: Report) -> bool:
     )
 
 
+def is_dispatcher(scope: Scope, report: Report) -> bool:
+    """A transferred case is the district center's to dispatch; an accepted one the
+    street center's — each to a department of its own level."""
+    if report.state == State.TRANSFERRED:
+        return is_district_center(scope, report)
+    return is_street_center(scope, report)
+
+
+def nobody(scope: Scope, report: Report) -> bool:
+    """System-only transitions: no person may take them."""
+    return False
+
+
+def _no_guard(report: Report) -> str | None:
+    return None
+
+
+def _extensions_left(report: Report) -> str | None:
+    if report.extension_count >= sla.MAX_EXTENSIONS:
+        return _("该案件已延期 %(n)s 次，不能再申请延期") % {"n": report.extension_count}
+    return None
+
+
+def _suspension_unused(report: Report) -> str | None:
+    return _("每件案件只能挂账一次") if report.suspension_used else None
+
+
+def _is_suspended(report: Report) -> str | None:
+    return None if report.suspended else _("案件未挂账，无需恢复计时")
+
+
 @dataclass(frozen=True)
 class Transition:
-    """Which states an action starts from, and who may take it."""
+    """Which states an action starts from, who may take it, and what else the case needs.
+
+    ``who`` decides for people (level checks included, per state); ``system`` says
+    whether the system (``actor=None``: routing, the periodic sweeps) may take it;
+    ``guard`` returns why the case refuses the action now (or None)."""
 
     sources: frozenset[str]
     who: Callable[[Scope, Report], bool]
-    label: str
+    label: str | Promise  # lazy: shown in the reader's language
+    system: bool = False
+    guard: Callable[[Report], str | None] = _no_guard
 
 
 _TRIAGE = frozenset({State.REPORTED, State.ACCEPTED})
 _AT_DEPARTMENT = frozenset({State.DISPATCHED, State.ACKNOWLEDGED})
 
 # The transition table (Oscar's pipeline): action → allowed source states and actor.
+# ``allowed_actions`` and ``_check`` both read it, so what the UI offers is what the
+# transition functions accept (tests/reports/test_allowed_actions.py walks it).
 TRANSITIONS: dict[str, Transition] = {
-    "accept": Transition(frozenset({State.REPORTED}), is_street_center, _("立案")),
-    "reject": Transition(frozenset({State.REPORTED}), is_street_center, _("不予立案")),
-    "merge": Transition(_TRIAGE, is_street_center, _("合并")),
+    "accept": Transition(
+        frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "立案"), system=True
+    ),
+    "reject": Transition(
+        frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "不予立案")
+    ),
+    "merge": Transition(_TRIAGE, is_street_center, pgettext_lazy("action", "合并")),
     "recategorize": Transition(
         frozenset({State.REPORTED, State.ACCEPTED, State.TRANSFERRED}),
         is_any_center,
-        _("更正类别/位置"),
+        pgettext_lazy("action", "更正类别/位置"),
     ),
     "dispatch": Transition(
-        frozenset({State.ACCEPTED, State.TRANSFERRED}), is_any_center, _("派遣")
+        frozenset({State.ACCEPTED, State.TRANSFERRED}),
+        is_dispatcher,
+        pgettext_lazy("action", "派遣"),
+        system=True,
     ),
-    "transfer_up": Transition(_TRIAGE, is_street_center, _("上报区级")),
-    "send_down": Transition(frozenset({State.TRANSFERRED}), is_district_center, _("退回街道")),
-    "acknowledge": Transition(frozenset({State.DISPATCHED}), is_handler, _("签收")),
-    "return": Transition(_AT_DEPARTMENT, is_handler, _("回退")),
-    "handle": Transition(frozenset({State.ACKNOWLEDGED}), is_handler, _("处置完毕")),
-    "request_extension": Transition(_AT_DEPARTMENT, is_handler, _("申请延期")),
-    "request_suspension": Transition(_AT_DEPARTMENT, is_handler, _("申请挂账")),
-    "decide_request": Transition(_AT_DEPARTMENT, is_dispatching_center, _("审批延期/挂账")),
-    "verify": Transition(frozenset({State.HANDLED}), is_grid_worker, _("核查")),
-    "close": Transition(frozenset({State.VERIFIED}), is_closer, _("结案")),
-    "urge": Transition(frozenset(OPEN_STATES), is_urger, _("督办")),
+    "transfer_up": Transition(
+        _TRIAGE, is_street_center, pgettext_lazy("action", "上报区级"), system=True
+    ),
+    "send_down": Transition(
+        frozenset({State.TRANSFERRED}), is_district_center, pgettext_lazy("action", "退回街道")
+    ),
+    "acknowledge": Transition(
+        frozenset({State.DISPATCHED}), is_handler, pgettext_lazy("action", "签收")
+    ),
+    "return": Transition(_AT_DEPARTMENT, is_handler, pgettext_lazy("action", "回退")),
+    "handle": Transition(
+        frozenset({State.ACKNOWLEDGED}), is_handler, pgettext_lazy("action", "处置完毕")
+    ),
+    "request_extension": Transition(
+        _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请延期"), guard=_extensions_left
+    ),
+    "request_suspension": Transition(
+        _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请挂账"), guard=_suspension_unused
+    ),
+    "decide_request": Transition(
+        _AT_DEPARTMENT, is_dispatching_center, pgettext_lazy("action", "审批延期/挂账")
+    ),
+    "verify": Transition(
+        frozenset({State.HANDLED}), is_grid_worker, pgettext_lazy("action", "核查")
+    ),
+    "close": Transition(frozenset({State.VERIFIED}), is_closer, pgettext_lazy("action", "结案")),
+    "urge": Transition(frozenset(OPEN_STATES), is_urger, pgettext_lazy("action", "督办")),
+    # System transitions: the periodic sweep resumes suspensions and flags overdue cases.
+    "resume": Transition(
+        _AT_DEPARTMENT,
+        nobody,
+        pgettext_lazy("action", "恢复计时"),
+        system=True,
+        guard=_is_suspended,
+    ),
+    "mark_overdue": Transition(
+        frozenset(OPEN_STATES), nobody, pgettext_lazy("action", "标记超期"), system=True
+    ),
 }
 
 
 def allowed_actions(user: Any, report: Report) -> frozenset[str]:
-    """The actions this user may take on the case in its current state."""
-    scope = scope_for(user)
+    """The actions this user may take on the case in its current state; ``user=None``
+    is the system (routing, the periodic sweeps)."""
+    scope = None if user is None else scope_for(user)
     return frozenset(
         name
         for name, t in TRANSITIONS.items()
-        if report.state in t.sources and t.who(scope, report)
+        if report.state in t.sources
+        and (t.system if scope is None else t.who(scope, report))
+        and t.guard(report) is None
     )
 
 
 def _check(action: str, actor: User | None, report: Report) -> None:
-    """Refuse a transition: wrong person → PermissionDenied, wrong state → WorkflowError."""
+    """Refuse a transition: wrong person → PermissionDenied, wrong state → WorkflowError.
+
+    ``actor=None`` is the system, allowed only where the table says ``system``."""
     t = TRANSITIONS[action]
-    if actor is not None and not t.who(scope_for(actor), report):
+    if actor is None:
+        if not t.system:
+            raise PermissionDenied(_("“%(action)s”须由工作人员执行") % {"action": t.label})
+    elif not t.who(scope_for(actor), report):
         raise PermissionDenied(_("您无权对该案件执行“%(action)s”") % {"action": t.label})
     if report.state not in t.sources:
         raise WorkflowError(
             _("案件当前状态为“%(state)s”，不能%(action)s")
             % {"state": report.get_state_display(), "action": t.label}
         )
+    refusal = t.guard(report)
+    if refusal is not None:
+        raise WorkflowError(refusal)
 
 
 @contextmanager
@@ -304,15 +391,6 @@ def report_merge(report: Report, *, actor: User, into: Report, note: str = "") -
     return r
 
 
-def _department_allowed(r: Report, department: Department, level: str) -> bool:
-    region = department.region
-    if level == DispatchLevel.STREET:
-        return region.pk == r.street_id
-    return region.pk == r.district_id or (
-        region.level == Level.CITY and region.tree_id == r.grid.tree_id
-    )
-
-
 def report_dispatch(
     report: Report, *, actor: User | None, department: Department, note: str = ""
 ) -> Report:
@@ -321,15 +399,8 @@ def report_dispatch(
     with _locked(report) as r:
         level = DispatchLevel.DISTRICT if r.state == State.TRANSFERRED else DispatchLevel.STREET
         _check("dispatch", actor, r)
-        if actor is not None:
-            scope = scope_for(actor)
-            own = is_district_center if level == DispatchLevel.DISTRICT else is_street_center
-            if not own(scope, r):
-                raise PermissionDenied(
-                    _("该案件当前应由%(level)s网格中心派遣") % {"level": DispatchLevel(level).label}
-                )
         department = Department.objects.select_related("region").get(pk=department.pk)
-        if not department.is_active or not _department_allowed(r, department, level):
+        if not department.is_active or not department_fits(r, department, level):
             raise WorkflowError(
                 _("“%(dept)s”不是本%(level)s可派遣的处置部门")
                 % {"dept": department.name, "level": DispatchLevel(level).label}
@@ -371,6 +442,13 @@ def report_dispatch(
                 "handle_due": r.handle_due.isoformat(),
             },
         )
+        _notify_on_commit(
+            r,
+            NoticeKind.DISPATCHED,
+            _("案件 %(number)s 已派遣至%(dept)s，请签收")
+            % {"number": r.number, "dept": department.name},
+            actor,
+        )
     return r
 
 
@@ -396,6 +474,12 @@ def report_transfer_up(report: Report, *, actor: User | None, note: str = "") ->
             to_state=r.state,
             note=note,
         )
+        _notify_on_commit(
+            r,
+            NoticeKind.TRANSFERRED,
+            _("案件 %(number)s 已上报区级，请派遣") % {"number": r.number},
+            actor,
+        )
     return r
 
 
@@ -415,6 +499,13 @@ def report_send_down(report: Report, *, actor: User, reason: str) -> Report:
             from_state=State.TRANSFERRED,
             to_state=r.state,
             note=reason,
+        )
+        _notify_on_commit(
+            r,
+            NoticeKind.SENT_DOWN,
+            _("案件 %(number)s 被区网格中心退回街道：%(reason)s")
+            % {"number": r.number, "reason": reason},
+            actor,
         )
     return r
 
@@ -483,6 +574,13 @@ def report_return(report: Report, *, actor: User, reason: str) -> Report:
                 "department_name": department.name if department else "",
             },
         )
+        _notify_on_commit(
+            r,
+            NoticeKind.RETURNED,
+            _("案件 %(number)s 被%(dept)s回退：%(reason)s")
+            % {"number": r.number, "dept": department.name if department else "", "reason": reason},
+            actor,
+        )
     return r
 
 
@@ -495,9 +593,6 @@ def report_handle(
     note = _require(note, _("请填写处置结果"))
     if not photos:
         raise WorkflowError(_("请上传至少一张处置结果照片"))
-    from reports.photos import photos_ingest
-    from reports.services import prepare_photos
-
     photos = prepare_photos(photos)
 
     with _locked(report) as r:
@@ -519,7 +614,13 @@ def report_handle(
             note=note,
         )
         photos_ingest(report=r, kind="result", files=photos, uploaded_by=actor, event=event)
-        _thumbnails_on_commit(r)
+        effects.thumbnails_on_commit(r.pk)
+        _notify_on_commit(
+            r,
+            NoticeKind.HANDLED,
+            _("案件 %(number)s 已处置完毕，请到现场核查") % {"number": r.number},
+            actor,
+        )
     return r
 
 
@@ -534,8 +635,6 @@ def report_verify(
     """核查: the grid worker checks on site. Pass → the center closes; fail → rework (返工)."""
     if not passed:
         note = _require(note, _("核查不通过时请说明问题"))
-    from reports.services import prepare_photos
-
     photos = prepare_photos(photos)
     with _locked(report) as r:
         _check("verify", actor, r)
@@ -568,10 +667,23 @@ def report_verify(
             report=r, kind=kind, actor=actor, from_state=State.HANDLED, to_state=r.state, note=note
         )
         if photos:
-            from reports.photos import photos_ingest
-
             photos_ingest(report=r, kind="verify", files=photos, uploaded_by=actor, event=event)
-            _thumbnails_on_commit(r)
+            effects.thumbnails_on_commit(r.pk)
+        if not passed:
+            _notify_on_commit(
+                r,
+                NoticeKind.REWORK,
+                _("案件 %(number)s 核查未通过，请返工：%(note)s")
+                % {"number": r.number, "note": note},
+                actor,
+            )
+        else:
+            _notify_on_commit(
+                r,
+                NoticeKind.VERIFIED,
+                _("案件 %(number)s 核查通过，待结案") % {"number": r.number},
+                actor,
+            )
     return r
 
 
@@ -593,6 +705,9 @@ def report_close(report: Report, *, actor: User, note: str = "") -> Report:
             to_state=r.state,
             note=note,
         )
+        _notify_on_commit(
+            r, NoticeKind.CLOSED, _("您上报的案件 %(number)s 已结案") % {"number": r.number}, actor
+        )
     return r
 
 
@@ -605,7 +720,10 @@ def report_urge(report: Report, *, actor: User, note: str) -> Report:
         _save(r, "urge_count")
         event_write(report=r, kind=EventKind.URGED, actor=actor, from_state=r.state, note=note)
         _notify_on_commit(
-            r, "urged", _("案件 %(number)s 被督办：%(note)s") % {"number": r.number, "note": note}
+            r,
+            NoticeKind.URGED,
+            _("案件 %(number)s 被督办：%(note)s") % {"number": r.number, "note": note},
+            actor,
         )
     return r
 
@@ -620,10 +738,6 @@ def report_request_extension(report: Report, *, actor: User, reason: str) -> Tim
     reason = _require(reason, _("请填写延期理由"))
     with _locked(report) as r:
         _check("request_extension", actor, r)
-        if r.extension_count >= sla.MAX_EXTENSIONS:
-            raise WorkflowError(
-                _("该案件已延期 %(n)s 次，不能再申请延期") % {"n": r.extension_count}
-            )
         request = _new_request(r, RequestKind.EXTENSION, actor, reason)
         event_write(
             report=r,
@@ -632,6 +746,13 @@ def report_request_extension(report: Report, *, actor: User, reason: str) -> Tim
             from_state=r.state,
             note=reason,
             data={"request": request.pk},
+        )
+        _notify_on_commit(
+            r,
+            NoticeKind.EXTENSION_REQUESTED,
+            _("案件 %(number)s 申请延期，请审批：%(reason)s")
+            % {"number": r.number, "reason": reason},
+            actor,
         )
     return request
 
@@ -644,8 +765,6 @@ def report_request_suspension(
     with _locked(report) as r:
         _check("request_suspension", actor, r)
         now = timezone.now()
-        if r.suspension_used:
-            raise WorkflowError(_("每件案件只能挂账一次"))
         if not now < until <= now + MAX_SUSPENSION:
             raise WorkflowError(_("挂账截止时间须在今后一年以内"))
         request = _new_request(r, RequestKind.SUSPENSION, actor, reason, until=until)
@@ -656,6 +775,13 @@ def report_request_suspension(
             from_state=r.state,
             note=reason,
             data={"request": request.pk, "until": until.isoformat()},
+        )
+        _notify_on_commit(
+            r,
+            NoticeKind.SUSPENSION_REQUESTED,
+            _("案件 %(number)s 申请挂账，请审批：%(reason)s")
+            % {"number": r.number, "reason": reason},
+            actor,
         )
     return request
 
@@ -718,14 +844,21 @@ def report_decide_request(
         req.decision_note = note
         req.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         event_write(report=r, kind=kind, actor=actor, from_state=r.state, note=note, data=data)
+        answer = _("已批准") if grant else _("已驳回")
+        _notify_on_commit(
+            r,
+            NoticeKind.REQUEST_DECIDED,
+            _("案件 %(number)s 的%(request)s申请%(answer)s")
+            % {"number": r.number, "request": req.get_kind_display(), "answer": answer},
+            actor,
+        )
     return r
 
 
 def report_resume(report: Report, *, actor: User | None = None) -> Report:
     """End a suspension (the periodic task calls this when its date has passed)."""
     with _locked(report) as r:
-        if not r.suspended:
-            return r
+        _check("resume", actor, r)
         now = timezone.now()
         fields = _end_suspension(r, now)
         _save(r, *fields)
@@ -769,9 +902,10 @@ def running_due(report: Report) -> datetime | None:
     return due
 
 
-def report_mark_overdue(report: Report) -> bool:
+def report_mark_overdue(report: Report, *, actor: User | None = None) -> bool:
     """Flag a case whose running stage is past due and notify the responsible center."""
     with _locked(report) as r:
+        _check("mark_overdue", actor, r)
         due = running_due(r)
         now = timezone.now()
         if r.is_overdue or due is None or now <= due:
@@ -788,26 +922,47 @@ def report_mark_overdue(report: Report) -> bool:
         )
         _notify_on_commit(
             r,
-            "overdue",
+            NoticeKind.OVERDUE,
             _("案件 %(number)s 已超期（%(state)s）")
             % {"number": r.number, "state": r.get_state_display()},
+            actor,
         )
     return True
 
 
-def _notify_on_commit(r: Report, kind: str, message: str) -> None:
-    from reports.notifications import notify_center
+def _notify_on_commit(r: Report, kind: str, message: str, actor: User | None) -> None:
+    """Tell whoever must act next, once (and only if) this transaction commits."""
+    report_id, actor_id = r.pk, actor.pk if actor is not None else None
+    transaction.on_commit(
+        lambda: notify(report_id=report_id, kind=kind, message=message, actor_id=actor_id)
+    )
 
-    report_id = r.pk
-    transaction.on_commit(lambda: notify_center(report_id=report_id, kind=kind, message=message))
+
+# -- input checks shared with filing ---------------------------------------------------
 
 
-def _thumbnails_on_commit(r: Report) -> None:
-    from reports.tasks import enqueue_thumbnails
+def check_category(
+    category: Category, standard: FilingStandard | None
+) -> tuple[Category, FilingStandard | None]:
+    """A case needs an active minor category; the standard must belong to it."""
+    if category.parent_id is None or not category.is_active:
+        raise WorkflowError(_("请选择一个有效的小类"))
+    if standard is None:
+        standard = category.standards.order_by("sort", "code").first()
+    elif standard.category_id != category.pk:
+        raise WorkflowError(_("立案条件与所选类别不符"))
+    return category, standard
 
-    report_id = r.pk
-    transaction.on_commit(lambda: enqueue_thumbnails(report_id))
 
+def prepare_photos(files: list[Any] | None) -> list[Any]:
+    """Validate and re-encode uploads before any transaction: Pillow work (up to seconds
+    for nine photos) must not run while a case row or SQLite's write lock is held."""
+    if not files:
+        return []
+    try:
+        return list(photos_prepare(files))
+    except ValidationError as e:
+        raise WorkflowError("；".join(e.messages)) from e
 
 
 def report_recategorize(
@@ -822,8 +977,6 @@ def report_recategorize(
 
     A wrong category must not strand a case at the wrong department, so the routing
     version moves on and the routing task is scheduled once this commits."""
-    from reports.services import check_category, enqueue_route_on_commit
-
     with _locked(report) as r:
         _check("recategorize", actor, r)
         category, standard = check_category(category, standard)
@@ -850,5 +1003,5 @@ def report_recategorize(
                 "new": {"category": category.pk, "standard": standard.pk if standard else None},
             },
         )
-        enqueue_route_on_commit(r.pk)
+        effects.route_on_commit(r.pk)
     return r

@@ -12,15 +12,14 @@
   rule, set its ``active`` to 0.
 - ``load_rule_table`` builds the ``reports.routing.RuleTable`` from the database (one
   query); ``region_paths`` / ``category_paths`` give the root → node id paths that
-  ``route`` and ``uncovered_pairs`` take; ``check_rules`` and ``dry_run`` back the admin's
-  规则检查 and 试分拨 pages and the ``check_rules`` command.
+  ``route`` and ``uncovered_pairs`` take; ``check_rules`` backs the admin's
+  规则检查 page and the ``check_rules`` command; the 试分拨 page uses
+  ``reports.dispatching.dry_run``, next to the routing it explains.
 """
 
 from reports.catalog.rules import (
-    DEPARTMENT_LEVELS,
     ConflictLine,
-    ConsideredRule,
-    DryRun,
+    MisfitRule,
     RegionTree,
     RuleCheck,
     UncoveredRegion,
@@ -28,7 +27,6 @@ from reports.catalog.rules import (
     category_path_of,
     category_paths,
     check_rules,
-    dry_run,
     load_rule_table,
     names_for,
     region_path_of,
@@ -58,14 +56,14 @@ from reports.catalog.tables import (
     standard_delete,
     standard_save,
 )
+from reports.fit import DEPARTMENT_LEVELS
 
 __all__ = [
     "DEPARTMENT_LEVELS",
     "CatalogImportError",
     "ConflictLine",
-    "ConsideredRule",
-    "DryRun",
     "ImportResult",
+    "MisfitRule",
     "RegionTree",
     "RuleCheck",
     "RuleImportError",
@@ -78,7 +76,6 @@ __all__ = [
     "category_paths",
     "category_save",
     "check_rules",
-    "dry_run",
     "export_catalog",
     "export_rules",
     "file_format",

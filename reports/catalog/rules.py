@@ -1,7 +1,8 @@
 """The rule table from the database, region and category paths, and the rule checks.
 
 ``load_rule_table`` (one query) feeds ``reports.routing.route``; ``check_rules`` backs the
-admin's 规则检查 page and the ``check_rules`` command, ``dry_run`` the 试分拨 page.
+admin's 规则检查 page and the ``check_rules`` command (``reports.dispatching.dry_run``
+backs the 试分拨 page).
 """
 
 from __future__ import annotations
@@ -19,55 +20,13 @@ from django.utils.translation import gettext as _
 
 from grids.models import Department, Level, Region
 from reports import routing
-from reports.models import Category, DispatchLevel, RoutingRule
+from reports.fit import department_fit_errors
+from reports.models import Category, RoutingRule
 
 # --------------------------------------------------------------------------- rule checks
 
-# The levels of department a rule of each handling level may point to.
-DEPARTMENT_LEVELS: Final[dict[str, frozenset[int]]] = {
-    DispatchLevel.STREET.value: frozenset({Level.STREET}),
-    DispatchLevel.DISTRICT.value: frozenset({Level.DISTRICT, Level.CITY}),
-}
-
-
-def rule_department_errors(
-    *,
-    level: str,
-    department_name: str,
-    department_region: Region,
-    region: Region,
-) -> list[str]:
-    """Why this department cannot take this rule's cases (empty when it can).
-
-    A street rule needs a department attached to a street, a district rule one attached
-    to a district (or the city). The department must also be responsible for the rule's
-    region: attached to it or to one of its ancestors — a street's team cannot take the
-    cases of the whole district.
-    """
-    problems: list[str] = []
-    allowed = DEPARTMENT_LEVELS.get(level)
-    if allowed is not None and department_region.level not in allowed:
-        if level == DispatchLevel.STREET:
-            problems.append(
-                _("派遣层级为街道（street），但部门“%(dept)s”属于%(where)s，不是街道级部门")
-                % {"dept": department_name, "where": department_region.name}
-            )
-        else:
-            problems.append(
-                _("派遣层级为区级（district），但部门“%(dept)s”属于%(where)s，"
-                  "须为区级或市级部门") % {"dept": department_name, "where": department_region.name}
-            )
-    responsible = (
-        department_region.tree_id == region.tree_id
-        and department_region.lft <= region.lft
-        and department_region.rght >= region.rght
-    )
-    if not responsible:
-        problems.append(
-            _("部门“%(dept)s”（属于%(where)s）不管辖区划“%(region)s”")
-            % {"dept": department_name, "where": department_region.name, "region": region.name}
-        )
-    return problems
+# One rule for dispatch, routing and these checks (reports.fit).
+rule_department_errors = department_fit_errors
 
 
 # ------------------------------------------------------------------- rule table and paths
@@ -302,6 +261,14 @@ class ConflictLine:
 
 
 @dataclass(frozen=True)
+class MisfitRule:
+    """An active rule whose department cannot take its cases (``reports.fit``)."""
+
+    rule_id: int
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class UncoveredRegion:
     region_id: int
     region: str
@@ -316,6 +283,7 @@ class RuleCheck:
     category_count: int
     conflicts: tuple[ConflictLine, ...]
     uncovered: tuple[UncoveredRegion, ...]
+    misfits: tuple[MisfitRule, ...] = ()
 
     @property
     def uncovered_count(self) -> int:
@@ -376,8 +344,30 @@ def check_rules(*, at: datetime | None = None, level: int = Level.STREET) -> Rul
     )
     return RuleCheck(
         at=at, rule_count=len(table), region_count=len(paths), category_count=len(leaves),
-        conflicts=conflicts, uncovered=uncovered,
+        conflicts=conflicts, uncovered=uncovered, misfits=_misfits(),
     )
+
+
+def _misfits() -> tuple[MisfitRule, ...]:
+    """Active rules pointing at a department that dispatch would refuse (one query):
+    the same ``department_fit_errors`` that dispatch and routing apply."""
+    result = []
+    for rule in (
+        RoutingRule.objects.filter(is_active=True)
+        .select_related("region", "department__region")
+        .order_by("pk")
+    ):
+        problems = department_fit_errors(
+            level=rule.level,
+            department_name=rule.department.name,
+            department_region=rule.department.region,
+            region=rule.region,
+        )
+        if not rule.department.is_active:
+            problems.append(_("部门“%(dept)s”已停用") % {"dept": rule.department.name})
+        if problems:
+            result.append(MisfitRule(rule.pk, tuple(problems)))
+    return tuple(result)
 
 
 def _region_label(region_id: int) -> str:
@@ -385,81 +375,3 @@ def _region_label(region_id: int) -> str:
     if region is None:
         return f"#{region_id}"
     return "›".join(r.name for r in region.get_ancestors(include_self=True))
-
-
-# ------------------------------------------------------------------------------- dry run
-
-
-@dataclass(frozen=True)
-class ConsideredRule:
-    rule: RoutingRule
-    status: str
-    matched: bool
-
-
-@dataclass(frozen=True)
-class DryRun:
-    region: Region
-    region_label: str
-    category: Category
-    at: datetime
-    decision: routing.Decision
-    rule: RoutingRule | None
-    candidates: tuple[RoutingRule, ...]
-    considered: tuple[ConsideredRule, ...]
-
-
-def dry_run(*, category: Category, region: Region, at: datetime | None = None) -> DryRun:
-    """Where a report of ``category`` in ``region`` would go at ``at``, and why.
-
-    Also lists every rule written for a region and category on the report's paths
-    (inactive and out-of-window ones included) with what became of it, so the admin sees
-    which rule won and what it beat.
-    """
-    at = at or timezone.now()
-    path = region_path_of(region)
-    cpath = category_path_of(category)
-    table = load_rule_table(at=at)
-    rules = sorted(
-        RoutingRule.objects.filter(region_id__in=path, category_id__in=cpath)
-        .select_related("category", "region", "department"),
-        # most specific first, as route() compares them
-        key=lambda r: (-r.region.level, r.category.parent_id is None, -r.priority, r.pk),
-    )
-    names = names_for(
-        region_ids=path, category_ids=cpath,
-        department_ids={r.department_id for r in table.rules},
-    )
-    decision = routing.route(
-        region_path=path, category_path=cpath, at=at, table=table, names=names
-    )
-    by_id = {rule.pk: rule for rule in rules}
-    winner = by_id.get(decision.rule.id) if decision.rule else None
-    candidate_ids = {c.id for c in decision.candidates}
-    local = timezone.localtime(at) if timezone.is_aware(at) else at
-    considered: list[ConsideredRule] = []
-    for rule in rules:
-        if winner is not None and rule.pk == winner.pk:
-            status, matched = _("命中"), True
-        elif rule.pk in candidate_ids:
-            status, matched = _("冲突，未采用"), False
-        elif not rule.is_active:
-            status, matched = _("未启用"), False
-        elif (rule.valid_from and local.date() < rule.valid_from) or (
-            rule.valid_until and local.date() > rule.valid_until
-        ):
-            status, matched = _("不在有效期内"), False
-        else:
-            status, matched = _("被更具体或优先级更高的规则覆盖"), False
-        considered.append(ConsideredRule(rule, status, matched))
-    region_names = names.regions
-    return DryRun(
-        region=region,
-        region_label="›".join(region_names.get(r, f"#{r}") for r in path),
-        category=category,
-        at=at,
-        decision=decision,
-        rule=winner,
-        candidates=tuple(by_id[c] for c in candidate_ids if c in by_id),
-        considered=tuple(considered),
-    )

@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import Building, Region
+from grids.models import Building, Entrance, Region
 from reports.models import Category, FilingStandard, Urgency
 from reports.photos import MAX_PHOTOS
 
@@ -40,6 +40,18 @@ class MultiplePhotoField(forms.FileField):
         return [super(MultiplePhotoField, self).clean(f, initial) for f in files]
 
 
+class EntranceSelect(forms.Select):
+    """Each entrance option names its building (``data-building``), so the page's script
+    offers only the entrances of the chosen building."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(*args, **kwargs)
+        instance = getattr(option["value"], "instance", None)
+        if instance is not None:
+            option["attrs"]["data-building"] = str(instance.building_id)
+        return option
+
+
 class CategoryChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Category) -> str:
         return f"{obj.parent.name if obj.parent else ''} › {obj.name}"
@@ -68,6 +80,14 @@ class _PlaceForm(forms.Form):
     building = forms.ModelChoiceField(
         label=_("楼栋"), queryset=Building.objects.none(), required=False, empty_label=_("不指定")
     )
+    entrance = forms.ModelChoiceField(
+        label=_("单元/楼门"),
+        queryset=Entrance.objects.none(),
+        required=False,
+        empty_label=_("不指定"),
+        widget=EntranceSelect,
+        error_messages={"invalid_choice": _("请选择您负责网格内的单元")},
+    )
     category = CategoryChoiceField(
         label=_("问题类别"),
         queryset=Category.objects.none(),
@@ -88,6 +108,11 @@ class _PlaceForm(forms.Form):
         self.fields["building"].queryset = Building.objects.filter(  # type: ignore[attr-defined]
             grid__in=grids
         ).order_by("grid_id", "number")
+        self.fields["entrance"].queryset = (  # type: ignore[attr-defined]
+            Entrance.objects.filter(building__grid__in=grids)
+            .select_related("building")
+            .order_by("building__grid_id", "building__number", "number")
+        )
         self.fields["category"].queryset = _minor_categories()  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
@@ -95,7 +120,12 @@ class _PlaceForm(forms.Form):
         has_point = data.get("lng") is not None and data.get("lat") is not None
         if not has_point and data.get("grid") is None and data.get("building") is None:
             raise forms.ValidationError(_("请定位或在地图上选点，或选择网格"), code="no_place")
-        building = data.get("building")
+        building, entrance = data.get("building"), data.get("entrance")
+        if entrance is not None:
+            if building is None:
+                data["building"] = building = entrance.building
+            elif entrance.building_id != building.pk:
+                self.add_error("entrance", _("所选单元不属于该楼栋，请重新选择"))
         if building is not None and data.get("grid") is None and not has_point:
             data["grid"] = building.grid
         return data

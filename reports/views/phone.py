@@ -113,6 +113,7 @@ def file(request: HttpRequest) -> HttpResponse:
                 lng=d["lng"],
                 lat=d["lat"],
                 building=d["building"],
+                entrance=d["entrance"],
                 address=d["address"],
                 photos=d["photos"],
             )
@@ -148,6 +149,7 @@ def self_handled(request: HttpRequest) -> HttpResponse:
                 lng=d["lng"],
                 lat=d["lat"],
                 building=d["building"],
+                entrance=d["entrance"],
                 address=d["address"],
             )
             return _filed(request, report)

@@ -1,5 +1,5 @@
 /* Filing page (上报 and 自处), enhanced: photos compressed in the browser, position from
- * GPS or a pin on the map, grid and building from /api/v1/locate, category search with
+ * GPS or a pin on the map, grid, building and entrance from /api/v1/locate, category search with
  * pinyin, nearby open cases of the same category, and a draft kept on the phone
  * (IndexedDB, via queue.js) until the server has it. Without this script the form is a
  * plain multipart POST. Everything from the server is put into the page as text. */
@@ -63,6 +63,7 @@
       if (el instanceof RadioNodeList) { el.value = f[1]; } else { el.value = f[1]; }
     });
     d.files.forEach(function (f) { addPhoto(f[0], f[1], f[2]); });
+    filterEntrances();
     if (field("lng").value && field("lat").value) {
       placeMarker(parseFloat(field("lat").value), parseFloat(field("lng").value), false);
     }
@@ -154,6 +155,12 @@
           var b = field("building");
           if (b.querySelector("option[value='" + d.building.id + "']")) { b.value = String(d.building.id); }
           text += " · " + d.building.name + "（" + t("metres").replace("__M__", Math.round(d.building.distance_m)) + "）";
+          filterEntrances();
+          var en = field("entrance");
+          if (en && d.entrance && en.querySelector("option[value='" + d.entrance.id + "']")) {
+            en.value = String(d.entrance.id);
+            text += " " + d.entrance.name;
+          }
         }
         status.textContent = text + "。" + t("pinHint");
         saveDraft();
@@ -170,6 +177,17 @@
     { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
   }
   document.getElementById("locate-btn").addEventListener("click", gps);
+  // Only the entrances of the chosen building are offered (all of them with no building).
+  function filterEntrances() {
+    var en = field("entrance"), b = field("building").value;
+    if (!en) { return; }
+    Array.prototype.forEach.call(en.options, function (o) {
+      var other = o.value !== "" && b !== "" && o.dataset.building !== b;
+      o.hidden = other; o.disabled = other;
+    });
+    if (en.selectedOptions.length && en.selectedOptions[0].disabled) { en.value = ""; }
+  }
+  field("building").addEventListener("change", filterEntrances);
 
   // -- category ----------------------------------------------------------------------
   var search = document.getElementById("category-search");

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from grids import services as grid_services
 from grids.models import Assignment, Role
 from tests.conftest import City
 from tests.factories import UserFactory, assign
@@ -170,6 +172,48 @@ def test_it_lets_scoped_staff_add_a_worker_of_their_street(
     assert list(user.assignments.values_list("role", "region")) == [
         (Role.GRID_WORKER, city.grid.pk)
     ]
+
+
+def test_it_grants_and_revokes_roles_on_the_user_page_through_the_services(
+    client: Client, city: City, street_staff: User
+) -> None:
+    staff = make_staff(
+        street_staff, "view_user", "add_user", "change_user", "view_region",
+        "view_assignment", "add_assignment", "change_assignment", "delete_assignment",
+    )
+    worker = UserFactory(username="w6", full_name="网格员六")
+    old = assign(worker, Role.GRID_WORKER, region=city.grid)
+    data = {
+        "username": "w6", "full_name": "网格员六", "phone": "", "email": "", "is_active": "on",
+        "assignments-TOTAL_FORMS": "2", "assignments-INITIAL_FORMS": "1",
+        "assignments-MIN_NUM_FORMS": "0", "assignments-MAX_NUM_FORMS": "1000",
+        "assignments-0-id": old.pk, "assignments-0-user": worker.pk,
+        "assignments-0-role": Role.GRID_WORKER, "assignments-0-region": city.grid.pk,
+        "assignments-0-DELETE": "on",
+        "assignments-1-role": Role.GRID_WORKER, "assignments-1-region": city.neighbour_grid.pk,
+    }
+    saved, revoked = [], []
+    real_save, real_revoke = grid_services.assignment_save, grid_services.assignment_revoke
+
+    def spy_save(*, assignment: Assignment) -> Assignment:
+        saved.append(assignment.region_id)
+        return real_save(assignment=assignment)
+
+    def spy_revoke(*, assignment: Assignment) -> None:
+        revoked.append(assignment.region_id)
+        real_revoke(assignment=assignment)
+
+    with (
+        mock.patch.object(grid_services, "assignment_save", spy_save),
+        mock.patch.object(grid_services, "assignment_revoke", spy_revoke),
+    ):
+        response = login(client, staff).post(
+            reverse("admin:accounts_user_change", args=[worker.pk]), data
+        )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(worker.assignments.values_list("region", flat=True)) == [city.neighbour_grid.pk]
+    assert saved == [city.neighbour_grid.pk] and revoked == [city.grid.pk]
 
 
 # --- delegated administration: no escalation through another user's account ------------

@@ -80,3 +80,19 @@ def screenshot() -> Any:
         return path
 
     return save
+
+
+AXE_URL = "/static/vendor/axe-core-4.14.1/axe.min.js"
+
+
+def axe_violations(page: Any) -> list[str]:
+    """Serious and critical axe-core findings on the page as it is now.
+
+    axe is loaded by URL from our own static files: the Content-Security-Policy forbids
+    inline script, so Playwright's inline injection (``path=``) would be refused."""
+    page.add_script_tag(url=AXE_URL)
+    return page.evaluate(
+        """() => axe.run().then(r => r.violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"""
+    )

@@ -17,6 +17,8 @@ from grids.models import Department
 from reports import workflow
 from reports.models import Report
 from tests.conftest import City
+from tests.e2e.conftest import axe_violations
+from tests.factories import BuildingFactory, EntranceFactory
 from tests.reports import conftest as reports_fixtures
 from tests.reports.conftest import Catalog, file_report, jpeg
 
@@ -27,7 +29,6 @@ catalog = reports_fixtures.catalog
 street_department = reports_fixtures.street_department
 street_handler = reports_fixtures.street_handler
 
-AXE = Path(__file__).resolve().parents[2] / "static/vendor/axe-core-4.14.1/axe.min.js"
 DOCS_SCREENS = Path(__file__).resolve().parents[2] / "docs/screens"
 HERE = {"longitude": 117.175, "latitude": 39.105}  # inside 第六网格
 
@@ -51,7 +52,9 @@ def _log_in(page: Any, base: str, username: str = "zhangxin") -> None:
 def _open_filing(page: Any, base: str) -> None:
     page.goto(f"{base}/m/file/")
     page.wait_for_selector("#file-form[data-ready='1']")
-    page.wait_for_function("document.getElementById('place-status').textContent.includes('第六网格')")
+    page.wait_for_function(
+        "() => document.getElementById('place-status').textContent.includes('第六网格')"
+    )
 
 
 def _fill(page: Any) -> None:
@@ -71,15 +74,6 @@ def _wait_for(check: Callable[[], bool], seconds: float = 10) -> None:
     raise AssertionError("timed out")
 
 
-def _axe(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        """() => axe.run().then(r => r.violations
-            .filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"""
-    )
-
-
 def test_it_queues_a_report_filed_offline_and_sends_it_once_back_online(
     phone: Any, live_server: Any, worker: User, catalog: Catalog, screenshot: Any
 ) -> None:
@@ -94,7 +88,7 @@ def test_it_queues_a_report_filed_offline_and_sends_it_once_back_online(
     screenshot(phone, "phone-file-queued")
 
     phone.context.set_offline(False)
-    phone.wait_for_function("document.getElementById('queue-status').hidden")
+    phone.wait_for_function("() => document.getElementById('queue-status').hidden")
     _wait_for(lambda: Report.objects.count() == 1)
     # Another flush (the 20 s timer, another tab) finds nothing left to send.
     phone.evaluate("() => JZTOutbox.flush()")
@@ -103,12 +97,42 @@ def test_it_queues_a_report_filed_offline_and_sends_it_once_back_online(
     assert report.photos.count() == 1 and report.photos.get().width <= 1600
 
 
+def test_it_fills_the_nearest_entrance_and_lets_the_worker_correct_it(
+    phone: Any, live_server: Any, worker: User, city: City, catalog: Catalog
+) -> None:
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    EntranceFactory(building=b25, number="1", name="1门", lng=117.1744, lat=39.105)
+    third = EntranceFactory(building=b25, number="3", name="3门", lng=117.1751, lat=39.105)
+    b26 = BuildingFactory(grid=city.grid, number="26", name="26号楼", lng=117.178, lat=39.107)
+    east = EntranceFactory(building=b26, number="2", name="2门")
+    _log_in(phone, live_server.url)
+    _open_filing(phone, live_server.url)
+    phone.wait_for_function(
+        "() => document.getElementById('place-status').textContent.includes('25号楼')"
+    )
+    entrance = phone.get_by_label("单元/楼门")
+    assert entrance.input_value() == str(third.pk)
+    assert "3门" in phone.locator("#place-status").inner_text()
+
+    # On site it is building 26: its entrances only are offered, and the worker picks one.
+    phone.get_by_label("楼栋").select_option(str(b26.pk))
+    assert entrance.input_value() == ""
+    offered = entrance.locator("option:not([disabled])").all_inner_texts()
+    assert offered == ["不指定", "26号楼2门"]
+    entrance.select_option(str(east.pk))
+    _fill(phone)
+    phone.get_by_role("button", name="提交上报").click()
+    phone.wait_for_url(f"{live_server.url}/m/mine/")
+    report = Report.objects.get()
+    assert report.building == b26 and report.entrance == east
+
+
 def test_it_opens_the_filing_page_from_the_service_worker_cache_offline(
     phone: Any, live_server: Any, worker: User, catalog: Catalog
 ) -> None:
     _log_in(phone, live_server.url)
     _open_filing(phone, live_server.url)
-    phone.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    phone.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
     phone.context.set_offline(True)
     phone.reload()
     phone.wait_for_selector("#file-form[data-ready='1']")
@@ -133,7 +157,7 @@ def test_it_makes_one_case_when_the_same_submission_is_sent_twice(
     )
     phone.context.set_offline(False)
     _wait_for(lambda: Report.objects.count() == 1)
-    phone.wait_for_function("document.getElementById('queue-status').hidden")
+    phone.wait_for_function("() => document.getElementById('queue-status').hidden")
     # The same item (same key, same photos) sent again, as after a lost answer or from a
     # second tab: the server answers with the case the first one made.
     again = phone.evaluate("() => JZTOutbox.send(window.sent)")
@@ -217,11 +241,11 @@ def test_it_renders_each_phone_page_accessibly_at_390_and_1366(
         if path in ("/m/file/", "/m/self-handled/"):
             page.wait_for_selector("#file-form[data-ready='1']")
             page.wait_for_function(
-                "document.getElementById('place-status').textContent.includes('第六网格')"
+                "() => document.getElementById('place-status').textContent.includes('第六网格')"
             )
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
-        assert _axe(page) == []
+        assert axe_violations(page) == []
         shot = screenshot(page, f"phone-{name}-{label}")
         DOCS_SCREENS.mkdir(parents=True, exist_ok=True)
         (DOCS_SCREENS / shot.name).write_bytes(shot.read_bytes())

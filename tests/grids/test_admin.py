@@ -336,7 +336,8 @@ def test_it_explains_a_bad_boundary_in_chinese(
 
 
 def test_it_accepts_a_pasted_feature(client: Client, city: City, admin_user: User) -> None:
-    feature = {"type": "Feature", "properties": {}, "geometry": square(117.17, 39.10, 0.02)}
+    # West of 第六网格's old place: overlapping 第五网格 would be refused.
+    feature = {"type": "Feature", "properties": {}, "geometry": square(117.16, 39.10)}
 
     response = login(client, admin_user).post(
         reverse("admin:grids_region_change", args=[city.grid.pk]),
@@ -346,7 +347,7 @@ def test_it_accepts_a_pasted_feature(client: Client, city: City, admin_user: Use
     assert response.status_code == 302
     boundary = Region.objects.get(pk=city.grid.pk).boundary
     assert boundary["type"] == "Polygon"
-    assert boundary["coordinates"][0][2] == [117.19, 39.12]
+    assert boundary["coordinates"][0][2] == [117.17, 39.11]
 
 
 def test_it_clears_a_boundary(client: Client, city: City, admin_user: User) -> None:

@@ -1,4 +1,10 @@
+import math
+import random
+import time
+from typing import Any
+
 import pytest
+import shapely
 
 from grids import geo, tree
 from grids.models import GeoStamp
@@ -74,3 +80,52 @@ def test_it_repairs_a_self_intersecting_ring_with_a_warning() -> None:
     result = geo.normalize_boundary(bow_tie)
     assert result.geometry["type"] == "MultiPolygon"
     assert len(result.warnings) == 1 and "已自动修复" in result.warnings[0]
+
+
+def random_ring(vertices: int, seed: int = 1) -> dict:
+    """``shapely.Polygon(random points)``: a ring crossing itself thousands of times."""
+    rng = random.Random(seed)
+    points = [[117 + rng.random() * 0.01, 39 + rng.random() * 0.01] for _ in range(vertices)]
+    return {"type": "Polygon", "coordinates": [[*points, points[0]]]}
+
+
+def test_it_refuses_a_tangled_400_vertex_ring_within_the_time_budget() -> None:
+    # Repairing it took 39 s before (make_valid, under the tree lock); the budget is 2 s.
+    started = time.perf_counter()
+    with pytest.raises(geo.BoundaryError, match="自相交超过 200 处"):
+        geo.normalize_boundary(random_ring(400))
+    assert time.perf_counter() - started < 2.5
+
+
+def test_it_refuses_a_tangled_5000_vertex_ring_within_the_time_budget() -> None:
+    started = time.perf_counter()
+    with pytest.raises(geo.BoundaryError, match="自相交"):
+        geo.normalize_boundary(random_ring(4999))
+    assert time.perf_counter() - started < 2.5
+
+
+def test_it_repairs_a_large_ring_with_a_few_crossings_within_the_time_budget() -> None:
+    # A 4,000-vertex circle with 150 pairs of neighbouring vertices swapped: 150 bow ties.
+    n = 4000
+    points = [
+        [117 + 0.01 * math.cos(2 * math.pi * i / n), 39 + 0.01 * math.sin(2 * math.pi * i / n)]
+        for i in range(n)
+    ]
+    for j in range(150):
+        i = j * (n // 150) + 1
+        points[i], points[i + 1] = points[i + 1], points[i]
+
+    started = time.perf_counter()
+    result = geo.normalize_boundary({"type": "Polygon", "coordinates": [[*points, points[0]]]})
+
+    assert time.perf_counter() - started < 2.5
+    assert "已自动修复" in result.warnings[0]
+    assert shapely.geometry.shape(result.geometry).is_valid
+
+
+def test_it_refuses_a_boundary_with_more_vertices_than_the_limit(settings: Any) -> None:
+    settings.GRID_BOUNDARY_MAX_VERTICES = 100
+    ring = random_ring(100)  # 101 positions: the ring closes on its first point
+
+    with pytest.raises(geo.BoundaryError, match="边界有 101 个顶点，超过上限 100 个"):
+        geo.normalize_boundary(ring)

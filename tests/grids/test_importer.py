@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import json
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from accounts.models import User
-from grids import geo, tree
+from grids import geo, importer, tree
 from grids.importer import (
     RegionImportError,
     dumps_feature_collection,
@@ -371,3 +375,130 @@ def test_it_exports_only_the_subtree_of_a_root(city: City) -> None:
         "T120104001", "T120104001001", "T120104001001005", "T120104001001006",
     ]
     assert features[0]["properties"]["parent_code"] == "T120104"
+
+
+def tangled_ring(vertices: int) -> dict[str, Any]:
+    rng = random.Random(1)
+    points = [[117.5 + rng.random() * 0.01, 39.5 + rng.random() * 0.01] for _ in range(vertices)]
+    return {"type": "Polygon", "coordinates": [[*points, points[0]]]}
+
+
+def test_it_refuses_a_tangled_ring_quickly_and_names_the_feature(db: None) -> None:
+    data = collection(
+        *small_city(),
+        feature("X101001001003", "乱线网格", "grid", "X101001001", tangled_ring(400)),
+    )
+    started = time.perf_counter()
+
+    with pytest.raises(RegionImportError) as e:
+        import_regions(data)
+
+    assert time.perf_counter() - started < 2.5
+    assert e.value.errors == [
+        "X101001001003：边界自相交超过 200 处，无法自动修复，请检查坐标顺序后重新绘制"
+    ]
+    assert not Region.objects.exists()
+
+
+def test_it_names_the_feature_whose_boundary_has_too_many_vertices(
+    db: None, settings: Any
+) -> None:
+    settings.GRID_BOUNDARY_MAX_VERTICES = 20
+    data = collection(
+        *small_city(),
+        feature("X101001001003", "细网格", "grid", "X101001001", tangled_ring(24)),
+    )
+
+    with pytest.raises(RegionImportError) as e:
+        import_regions(data)
+
+    assert e.value.errors == [
+        "X101001001003：边界有 25 个顶点，超过上限 20 个，请先简化边界"
+    ]
+
+
+def test_it_refuses_a_file_with_too_many_vertices_in_all(db: None, settings: Any) -> None:
+    settings.GRID_IMPORT_MAX_VERTICES = 9  # small_city has two squares of 5 positions
+
+    with pytest.raises(RegionImportError) as e:
+        import_regions(collection(*small_city()))
+
+    assert e.value.errors == [
+        "文件共有 10 个边界顶点，超过上限 9 个，请分批导入或简化边界"
+    ]
+    assert not Region.objects.exists()
+
+
+def test_it_refuses_deeply_nested_json_with_a_message() -> None:
+    raw = b"[" * 100_000 + b"]" * 100_000
+
+    with pytest.raises(RegionImportError) as e:
+        parse_geojson_bytes(raw)
+
+    assert e.value.errors == ["文件嵌套层数过多（超过 32 层），不是区划 GeoJSON 文件"]
+
+
+def test_it_ignores_brackets_inside_names_when_measuring_depth() -> None:
+    city = small_city()
+    city[0]["properties"]["name"] = "[" * 100 + '\\"{' * 50
+
+    parsed = parse_geojson_bytes(json.dumps(collection(*city)).encode())
+
+    assert parsed["features"][0]["properties"]["name"].startswith("[[[")
+
+
+def test_it_refuses_a_file_over_the_size_limit(settings: Any) -> None:
+    settings.GRID_IMPORT_MAX_BYTES = 1024 * 1024
+    raw = json.dumps(collection(*small_city())).encode() + b" " * (1024 * 1024)
+
+    with pytest.raises(RegionImportError) as e:
+        parse_geojson_bytes(raw)
+
+    assert e.value.errors == ["文件过大（上限 1 MB）"]
+
+
+def spy_on_lock(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[bool]:
+    """Record, at every boundary repair, whether ``module``'s tree lock was held."""
+    held: list[bool] = []
+    seen: list[bool] = []
+    real_lock, real_normalize = module.tree_lock, geo.normalize_boundary
+
+    @contextmanager
+    def lock() -> Iterator[None]:
+        with real_lock():
+            held.append(True)
+            try:
+                yield
+            finally:
+                held.pop()
+
+    def normalize(raw: Any) -> geo.NormalizedBoundary:
+        seen.append(bool(held))
+        return real_normalize(raw)
+
+    monkeypatch.setattr(module, "tree_lock", lock)
+    monkeypatch.setattr(geo, "normalize_boundary", normalize)
+    return seen
+
+
+def test_it_repairs_every_boundary_before_taking_the_tree_lock(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = spy_on_lock(monkeypatch, importer)
+    data = collection(
+        *small_city(), feature("X101001001003", "蝴蝶网格", "grid", "X101001001", BOW_TIE)
+    )
+
+    result = import_regions(data)
+
+    assert result.created == 7
+    assert seen == [False, False, False]
+
+
+def test_it_takes_no_lock_on_a_dry_run(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_lock() -> None:
+        raise AssertionError("a dry run took the tree lock")
+
+    monkeypatch.setattr(importer, "tree_lock", no_lock)
+
+    assert import_regions(collection(*small_city()), dry_run=True).created == 6

@@ -1,8 +1,13 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
 from django.test import Client
 
 from accounts.models import User
 from tests.conftest import City
-from tests.factories import BuildingFactory
+from tests.factories import BuildingFactory, EntranceFactory
 
 URL = "/api/v1/locate"
 
@@ -88,3 +93,56 @@ def test_it_answers_for_a_grid_inside_the_street_of_street_staff(
 
     assert response.status_code == 200
     assert response.json()["grid"]["code"] == city.neighbour_grid.code
+
+
+def test_it_returns_the_nearest_entrance_of_the_nearest_building(
+    client: Client, city: City, worker: User
+) -> None:
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    EntranceFactory(building=b25, number="1", name="1门", lng=117.1745, lat=39.105)
+    third = EntranceFactory(building=b25, number="3", name="3门", lng=117.1756, lat=39.105)
+    EntranceFactory(building=b25, number="2", name="2门")  # no position yet
+    client.force_login(worker)
+
+    body = client.get(URL, {"lng": "117.1757", "lat": "39.1050"}).json()
+
+    assert body["entrance"]["id"] == third.pk and body["entrance"]["name"] == "3门"
+    assert body["entrance"]["distance_m"] < 10
+    assert [e["name"] for e in body["entrances"]] == ["1门", "2门", "3门"]
+
+
+def test_it_lists_the_entrances_to_choose_from_when_none_has_a_position(
+    client: Client, city: City, worker: User
+) -> None:
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    for n in ("1", "2"):
+        EntranceFactory(building=b25, number=n, name=f"{n}门")
+    client.force_login(worker)
+
+    body = client.get(URL, {"lng": "117.175", "lat": "39.105"}).json()
+
+    assert body["entrance"] is None
+    assert [e["name"] for e in body["entrances"]] == ["1门", "2门"]
+
+
+def test_it_answers_no_entrances_without_a_building(
+    client: Client, city: City, worker: User
+) -> None:
+    client.force_login(worker)
+    body = client.get(URL, {"lng": "117.175", "lat": "39.105"}).json()
+    assert body["building"] is None and body["entrance"] is None and body["entrances"] == []
+
+
+@pytest.mark.parametrize("n", [3, 6])
+def test_it_costs_one_more_query_for_the_entrances_at_n_and_2n(
+    client: Client, city: City, worker: User, django_assert_num_queries: Any, n: int
+) -> None:
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    for i in range(n):
+        EntranceFactory(building=b25, number=str(i), lng=117.175 + i / 10_000, lat=39.105)
+    client.force_login(worker)
+    client.get(URL, {"lng": "117.175", "lat": "39.105"})  # builds the index
+    # session, user, geo stamp, scope, grid row in scope, grid path, the building's entrances
+    with django_assert_num_queries(7):
+        body = client.get(URL, {"lng": "117.175", "lat": "39.105"}).json()
+    assert len(body["entrances"]) == n

@@ -1,10 +1,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from grids import services
+from grids import services, tree
 from grids.models import GeoStamp, Role
 from tests.conftest import City
 from tests.factories import UserFactory
+from tests.grids.test_importer import spy_on_lock
 
 
 def test_it_refuses_a_grid_worker_assigned_to_a_street(city: City) -> None:
@@ -32,3 +33,19 @@ def test_it_refuses_a_building_outside_a_grid_level(city: City) -> None:
         services.building_upsert(
             grid=city.community, code="B1", number="1", name="1号楼", lng=117.1, lat=39.1
         )
+
+
+def test_it_repairs_a_boundary_before_taking_the_tree_lock(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = spy_on_lock(monkeypatch, tree)
+    bow_tie = {
+        "type": "Polygon",
+        "coordinates": [[[117.5, 39.5], [117.51, 39.51], [117.51, 39.5], [117.5, 39.51],
+                         [117.5, 39.5]]],
+    }
+
+    updated = tree.region_update(city.other_grid, boundary=bow_tie)
+
+    assert updated.boundary["type"] == "MultiPolygon"
+    assert seen == [False]

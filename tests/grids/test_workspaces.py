@@ -238,8 +238,8 @@ def test_it_renders_the_street_workspace_in_a_fixed_number_of_queries(
     client.force_login(street_staff)
     # 1 session, 2 user, 3 assignments (scope), 4 ancestors for the title,
     # 5 own regions + children with boundaries, 6 sub-regions counted by level,
-    # 7 buildings and entrances counted, 8 departments in scope.
-    with django_assert_num_queries(8):
+    # 7 buildings and entrances counted, 8 departments in scope, 9 unread notices (bell).
+    with django_assert_num_queries(9):
         response = client.get("/work/street_staff/")
     assert response.status_code == 200
     assert len(response.context["ws"].children) == 2
@@ -255,8 +255,9 @@ def test_it_renders_the_grid_head_workspace_in_a_fixed_number_of_queries(
     client.force_login(head)
     # 1 session, 2 user, 3 assignments (scope), 4 ancestors for the title,
     # 5 own regions + children with boundaries, 6 sub-regions counted by level,
-    # 7 buildings and entrances counted, 8 buildings listed with their entrance counts.
-    with django_assert_num_queries(8):
+    # 7 buildings and entrances counted, 8 buildings listed with their entrance counts,
+    # 9 unread notices (bell).
+    with django_assert_num_queries(9):
         response = client.get("/work/grid_head/")
     assert response.status_code == 200
     assert len(response.context["ws"].buildings) == grids

@@ -12,11 +12,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from accounts.models import User
-from grids.models import Department
+from grids.models import Department, Role
 from reports import services
 from reports.models import Category, FilingStandard, Report
 from tests.conftest import City
-from tests.factories import DepartmentFactory
+from tests.factories import DepartmentFactory, UserFactory, assign
 
 
 @dataclass
@@ -88,9 +88,6 @@ def street_department(city: City) -> Department:
 
 @pytest.fixture
 def street_handler(street_department: Department) -> User:
-    from grids.models import Role
-    from tests.factories import UserFactory, assign
-
     u = UserFactory(username="zhifa", full_name="综合执法队员")
     assign(u, Role.HANDLER, department=street_department)
     return u

@@ -12,8 +12,8 @@ from django.db import connection, connections
 from accounts.models import User
 from grids.models import Department, Role
 from reports import events, workflow
+from reports.errors import WorkflowError
 from reports.models import EventKind, Report, State
-from reports.workflow import WorkflowError
 from tests.conftest import City
 from tests.factories import UserFactory, assign
 from tests.reports.conftest import Catalog, file_report

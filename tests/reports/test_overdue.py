@@ -3,7 +3,8 @@ suspensions whose date has passed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -11,7 +12,9 @@ from django.utils import timezone
 from accounts.models import User
 from grids.models import Department
 from reports import tasks, workflow
+from reports.calendar import get_calendar
 from reports.models import EventKind, Notification, Report
+from reports.selectors import report_clock, stage_limits
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report
 
@@ -82,12 +85,6 @@ def test_it_shows_time_left_green_then_yellow_then_red_in_the_admin_list(
     worker: User, city: City, catalog: Catalog, admin_user: User, client,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from reports.calendar import get_calendar
-    from reports.selectors import report_clock, stage_limits
-
     # Filed on a Tuesday at 10:00, so the 15 working minutes to accept lie in one period.
     filed = datetime(2026, 11, 17, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     monkeypatch.setattr(timezone, "now", lambda: filed)

@@ -15,6 +15,7 @@ from grids.models import Department
 from reports import workflow
 from reports.models import EventKind, Report, ReportEvent, ReportPhoto, State
 from tests.conftest import City
+from tests.factories import BuildingFactory, EntranceFactory
 from tests.reports.conftest import Catalog, file_report, jpeg
 
 
@@ -69,6 +70,56 @@ def test_it_files_a_report_with_a_plain_post_and_redirects_to_my_reports(
     report = Report.objects.get()
     assert report.grid.name == "第六网格" and report.category == catalog.garbage
     assert report.photos.count() == 1
+
+
+def test_it_offers_the_entrances_of_my_grids_with_their_building(
+    worker: User, city: City, catalog: Catalog
+) -> None:
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    third = EntranceFactory(building=b25, number="3", name="3门")
+    elsewhere = BuildingFactory(grid=city.neighbour_grid, number="9", lng=117.185, lat=39.105)
+    EntranceFactory(building=elsewhere, number="1", name="邻网格1门")
+    body = _client(worker).get(reverse("reports:file")).content.decode()
+    assert f'<option value="{third.pk}" data-building="{b25.pk}">25号楼3门</option>' in body
+    assert "邻网格1门" not in body
+
+
+def test_it_files_a_report_at_the_entrance_the_worker_chose(
+    worker: User, city: City, catalog: Catalog
+) -> None:
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    third = EntranceFactory(building=b25, number="3", name="3门")
+    response = _client(worker).post(
+        reverse("reports:file"), _filing(catalog, entrance=third.pk)
+    )
+    assert response.status_code == 302
+    report = Report.objects.get()
+    assert report.entrance == third and report.building == b25  # the building follows
+
+
+def test_it_refuses_an_entrance_of_another_building_and_saves_nothing(
+    worker: User, city: City, catalog: Catalog
+) -> None:
+    b25 = BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    b26 = BuildingFactory(grid=city.grid, number="26", name="26号楼", lng=117.176, lat=39.105)
+    third = EntranceFactory(building=b25, number="3", name="3门")
+    response = _client(worker).post(
+        reverse("reports:file"), _filing(catalog, building=b26.pk, entrance=third.pk)
+    )
+    assert response.status_code == 400
+    assert "所选单元不属于该楼栋，请重新选择" in response.content.decode()
+    assert Report.objects.count() == 0
+
+
+def test_it_refuses_an_entrance_outside_my_grids(
+    worker: User, city: City, catalog: Catalog
+) -> None:
+    elsewhere = BuildingFactory(grid=city.neighbour_grid, number="9", lng=117.185, lat=39.105)
+    theirs = EntranceFactory(building=elsewhere, number="1", name="1门")
+    response = _client(worker).post(reverse("reports:file"), _filing(catalog, entrance=theirs.pk))
+    assert response.status_code == 400
+    assert "请选择您负责网格内的单元" in response.content.decode()
+    assert Report.objects.count() == 0
 
 
 def test_it_answers_json_to_the_page_script(worker: User, catalog: Catalog) -> None:
@@ -209,8 +260,8 @@ def test_it_lists_my_reports_in_a_fixed_number_of_queries(
         file_report(worker, city, catalog.garbage)
     c = _client(worker)
     # session, user, scope (assignments), filing grids, reports with category/department/
-    # standard, calendar revision, stage limits.
-    with django_assert_num_queries(7):
+    # standard, calendar revision, stage limits, unread notices (bell).
+    with django_assert_num_queries(8):
         assert c.get(reverse("reports:mine")).status_code == 200
 
 
@@ -287,8 +338,8 @@ def test_it_lists_the_verify_queue_in_a_fixed_number_of_queries(
         _handled(city, catalog, worker, street_staff, street_department, street_handler)
     c = _client(worker)
     # session, user, scope, filing grids, cases, their result photos, calendar revision,
-    # stage limits.
-    with django_assert_num_queries(8):
+    # stage limits, unread notices (bell).
+    with django_assert_num_queries(9):
         assert c.get(reverse("reports:verify_queue")).status_code == 200
 
 

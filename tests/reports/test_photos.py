@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +331,97 @@ def test_it_skips_the_thumbnail_of_a_deleted_photo(db: None) -> None:
     photo_make_thumbnail(987654)
 
     assert not ReportPhoto.objects.exists()
+
+
+# -- bounded decoding -------------------------------------------------------------------
+
+
+def thin_png(width: int = 1, height: int = 40_000_000) -> bytes:
+    """A valid RGB PNG of ``width`` × ``height`` black pixels, ~160 kB on disk."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    rows = 1_000_000
+    row = b"\0" * (1 + 3 * width)  # filter byte, then RGB
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row * rows) for _ in range(height // rows))
+    idat += compressor.compress(row * (height % rows)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def peak_rss_growth_mb(action: Any) -> float:
+    """Run ``action`` and return how far the process's peak RSS rose above where it was."""
+
+    def status(key: str) -> int:
+        with open("/proc/self/status") as f:
+            match = re.search(key + r":\s+(\d+) kB", f.read())
+        assert match is not None
+        return int(match.group(1))
+
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # Linux: reset the peak (VmHWM) to the current RSS
+    before = status("VmRSS")
+    action()
+    return (status("VmHWM") - before) / 1024
+
+
+def test_it_refuses_a_one_pixel_wide_png_without_decoding_it() -> None:
+    # 1 × 40,000,000 is exactly 40 MP: it passed the pixel check and took 918 MB.
+    file = upload(thin_png(), "strip.png", "image/png")
+    errors: list[ValidationError] = []
+
+    growth = peak_rss_growth_mb(lambda: errors.append(refusal(file)))
+
+    assert errors[0].code == "aspect_ratio"
+    assert errors[0].messages[0] == (
+        "图片过于细长（1×40000000），长边不能超过短边的 50 倍。"
+    )
+    assert growth < 50
+
+
+def test_it_bounds_the_decoded_size_by_rows_and_bytes_per_pixel(settings: Any) -> None:
+    settings.REPORT_PHOTO_MAX_ASPECT_RATIO = 10**9
+    file = upload(thin_png(), "strip.png", "image/png")
+    errors: list[ValidationError] = []
+
+    growth = peak_rss_growth_mb(lambda: errors.append(refusal(file)))
+
+    assert errors[0].code == "too_big_decoded"
+    assert errors[0].messages[0] == "图片解码后过大（约 457.8 MB），不能超过 192 MB。"
+    assert growth < 50
+
+
+def test_it_reads_the_decoded_size_limit_from_settings(settings: Any) -> None:
+    settings.REPORT_PHOTO_MAX_DECODED_BYTES = 1024 * 1024
+    # 600 × 500 RGB: 500 rows of 600 × 4 bytes plus a pointer: 1.15 MB decoded.
+    err = refusal(jpeg(size=(600, 500)))
+
+    assert err.messages[0] == "图片解码后过大（约 1.2 MB），不能超过 1 MB。"
+
+
+def mpo(first: Image.Image, second: Image.Image) -> bytes:
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    return out.getvalue()
+
+
+def test_it_stores_a_phones_multi_picture_jpeg_as_a_plain_jpeg(
+    report: Report, worker: User, _media: Path
+) -> None:
+    data = mpo(Image.new("RGB", (80, 60), RED), Image.new("RGB", (40, 30), BLUE))
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+
+    photo = photo_ingest(
+        report=report, kind=PhotoKind.REPORT, file=upload(data, "IMG_0001.jpg"),
+        uploaded_by=worker,
+    )
+
+    stored = Image.open(_media / str(photo.image.name))
+    assert stored.format == "JPEG"
+    assert getattr(stored, "n_frames", 1) == 1
+    assert stored.size == (80, 60)
+    assert near(stored.getpixel((40, 30)), RED)

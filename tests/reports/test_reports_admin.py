@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -13,12 +13,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
 from accounts.models import User
 from grids.models import Department, Role
+from reports import admin as reports_admin
 from reports import catalog as catalog_service
 from reports.catalog import cached_rule_table, import_rules
 from reports.models import (
@@ -342,8 +344,6 @@ def test_the_case_list_costs_the_same_at_n_and_2n_rows(
 
 
 def test_the_demo_sends_the_roof_tree_to_the_district(admin_client_: Client) -> None:
-    from django.core.management import call_command
-
     call_command("load_demo", "--quiet-logins", stdout=io.StringIO())
     call_command("load_demo_reports", stdout=io.StringIO())
     roof_tree = Category.objects.get(name="楼顶杂树")
@@ -514,3 +514,122 @@ def test_rules_deleted_in_bulk_in_the_admin_go_through_the_service(
     assert not RoutingRule.objects.exists()
     assert cached_rule_table().rules == ()
     spy.assert_called_once()
+def test_the_case_list_shows_the_newest_first(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User
+) -> None:
+    old = make_report(city, catalog.garbage, admin_user, "NK-20260101-0001")
+    new = make_report(city, catalog.garbage, admin_user, "NK-20260102-0001")
+    Report.objects.filter(pk=old.pk).update(created_at=new.created_at - timedelta(days=1))
+
+    listing = page(admin_client_, reverse("admin:reports_report_changelist"))
+
+    assert listing.index("NK-20260102-0001") < listing.index("NK-20260101-0001")
+
+
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [
+        ("NK-20260102-0001", ["NK-20260102-0001"]),
+        ("nk-20260102-0001 ", ["NK-20260102-0001"]),
+        ("NK-202601", ["NK-20260101-0001", "NK-20260101-0002", "NK-20260102-0001"]),
+        ("NK-20260101", ["NK-20260101-0001", "NK-20260101-0002"]),
+        ("20260101", []),
+        ("NK-2026%", []),
+    ],
+)
+def test_it_finds_cases_by_exact_number_or_prefix(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User, term: str,
+    found: list[str],
+) -> None:
+    for number in ("NK-20260101-0001", "NK-20260101-0002", "NK-20260102-0001", "HP-20260101-0001"):
+        make_report(city, catalog.garbage, admin_user, number)
+
+    listing = page(admin_client_, reverse("admin:reports_report_changelist"), q=term)
+
+    shown = sorted(n for n in ("NK-20260101-0001", "NK-20260101-0002", "NK-20260102-0001",
+                               "HP-20260101-0001") if f">{n}<" in listing)
+    assert shown == found
+
+
+def test_a_search_never_shows_cases_out_of_scope(
+    client: Client, city: City, catalog: Catalog, staff: User, admin_user: User
+) -> None:
+    make_report(city, catalog.garbage, admin_user, "NK-20260101-0001")
+    client.force_login(staff)
+
+    listing = page(client, reverse("admin:reports_report_changelist"), q="NK-20260101-0001")
+
+    assert ">NK-20260101-0001<" not in listing
+    assert "0 条结果" in listing
+
+
+def test_the_count_stops_at_the_cap(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reports_admin, "COUNT_CAP", 3)
+    for i in range(5):
+        make_report(city, catalog.garbage, admin_user, f"NK-20260101-000{i}")
+
+    capped = page(admin_client_, reverse("admin:reports_report_changelist"))
+    exact = page(admin_client_, reverse("admin:reports_report_changelist"), q="NK-20260101-0001")
+
+    # SQLite has no planner estimate: the list says "3" rather than counting on.
+    assert "3 案件" in capped
+    assert "1 案件" in exact
+
+
+def test_the_case_list_only_sorts_by_indexed_columns(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User
+) -> None:
+    make_report(city, catalog.garbage, admin_user, "NK-20260101-0001")
+
+    listing = page(admin_client_, reverse("admin:reports_report_changelist"))
+
+    # number and created_at headers are links that sort; state, category … are not.
+    assert listing.count('class="sortable') == 2
+
+
+def test_a_centers_case_list_costs_the_same_at_n_and_2n_rows(
+    client: Client, city: City, catalog: Catalog, staff: User, admin_user: User,
+    django_assert_num_queries: object,
+) -> None:
+    def add(i: int) -> None:
+        report = make_report(city, catalog.garbage, admin_user, f"HP-{i}")
+        Report.objects.filter(pk=report.pk).update(
+            grid=city.other_grid, community=city.other_community, street=city.other_street,
+            district=city.other_district,
+        )
+
+    url = reverse("admin:reports_report_changelist")
+    for i in range(5):
+        add(i)
+    client.force_login(staff)
+    client.get(url)
+
+    # session, user, the staff member's user and group permissions, assignments (scope),
+    # "did they file cases outside their street?", the capped count, the page, the
+    # calendar's revision and the stage limits.
+    with django_assert_num_queries(10) as small:  # type: ignore[operator]
+        response = client.get(url)
+    for i in range(5, 10):
+        add(i)
+    with django_assert_num_queries(len(small.captured_queries)):  # type: ignore[operator]
+        again = client.get(url)
+
+    assert response.content.decode().count(">HP-") == 5
+    assert again.content.decode().count(">HP-") == 10
+
+
+def test_a_center_still_lists_a_case_it_filed_outside_its_street(
+    client: Client, city: City, catalog: Catalog, staff: User, admin_user: User
+) -> None:
+    # Filed while the staff member worked in 万兴街道; they have moved to 新兴街道 since.
+    make_report(city, catalog.garbage, staff, "NK-20260101-0001")
+    make_report(city, catalog.garbage, admin_user, "NK-20260101-0002")
+    client.force_login(staff)
+
+    listing = page(client, reverse("admin:reports_report_changelist"))
+
+    assert ">NK-20260101-0001<" in listing
+    assert ">NK-20260101-0002<" not in listing

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import PermissionDenied
 
 from accounts.models import User
 from grids.models import Department
-from reports import services, workflow
+from reports import dispatching, workflow
+from reports.catalog import cached_rule_table
 from reports.models import EventKind, Report, RoutingRule, State
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report
@@ -109,8 +111,8 @@ def test_it_routes_each_version_once_however_often_the_task_runs(
         mode="propose",
     )
     report = _file_and_route(worker, city, catalog.garbage, django_capture_on_commit_callbacks)
-    assert services.report_route(report.pk) is None
-    assert services.report_route(report.pk) is None
+    assert dispatching.report_route(report.pk) is None
+    assert dispatching.report_route(report.pk) is None
     assert report.events.filter(kind=EventKind.ROUTED).count() == 1
 
 
@@ -147,8 +149,6 @@ def test_it_routes_again_when_the_center_corrects_the_category(
 def test_it_refuses_recategorizing_by_a_grid_worker(
     worker: User, city: City, catalog: Catalog
 ) -> None:
-    from django.core.exceptions import PermissionDenied
-
     report = file_report(worker, city, catalog.roof_tree)
     with pytest.raises(PermissionDenied):
         workflow.report_recategorize(report, actor=worker, category=catalog.garbage)
@@ -171,7 +171,7 @@ def test_it_does_not_reroute_a_case_a_center_already_dispatched_by_hand(
         level="street",
         mode="auto",
     )
-    services.report_route(report.pk)
+    dispatching.report_route(report.pk)
     report.refresh_from_db()
     assert report.events.filter(kind=EventKind.DISPATCHED).count() == 1
     assert report.events.last().kind == EventKind.ROUTE_NONE
@@ -180,8 +180,6 @@ def test_it_does_not_reroute_a_case_a_center_already_dispatched_by_hand(
 def test_it_reuses_the_rule_table_until_a_rule_changes(
     city: City, catalog: Catalog, street_department: Department, django_assert_num_queries
 ) -> None:
-    from reports.catalog import cached_rule_table
-
     rule = RoutingRule.objects.create(category=catalog.garbage, region=city.street,
                                       department=street_department, level="street", mode="auto")
     first = cached_rule_table()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -11,8 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from accounts.models import User
 from grids.models import Department
-from reports import routing
+from reports import routing, workflow
 from reports.catalog import (
     RuleImportError,
     category_paths,
@@ -22,10 +24,11 @@ from reports.catalog import (
     load_rule_table,
     region_paths,
 )
-from reports.models import RoutingRule
+from reports.errors import WorkflowError
+from reports.models import Report, RoutingRule, State
 from tests.conftest import City
 from tests.factories import DepartmentFactory
-from tests.reports.conftest import Catalog
+from tests.reports.conftest import Catalog, file_report
 
 HEADER = (
     "category_code,region_code,department_code,level,mode,priority,active,valid_from,"
@@ -273,8 +276,6 @@ def test_check_rules_command_passes_without_conflicts(
 def test_the_rule_commands_import_and_export(
     city: City, catalog: Catalog, team: Department, water: Department, tmp_path: object
 ) -> None:
-    from pathlib import Path
-
     folder = Path(str(tmp_path))
     (folder / "rules.csv").write_bytes(rules_csv(city, *good_rows(city)))
     out = io.StringIO()
@@ -301,3 +302,39 @@ def test_the_demo_loads_with_no_conflicts(db: None) -> None:
     assert "规则冲突：0 组" in out.getvalue()
     roof = RoutingRule.objects.get(category__name="楼顶杂树")
     assert (roof.department.name, roof.level, roof.mode) == ("南开区城管委", "district", "propose")
+
+
+def test_check_rules_names_a_rule_whose_department_dispatch_would_refuse(
+    city: City, catalog: Catalog, team: Department, worker: User, district_staff: User
+) -> None:
+    """One fit rule for the check and for dispatch: a district rule pointing at another
+    district's department is listed, and dispatching such a case is refused alike."""
+    rule = RoutingRule.objects.create(
+        category=catalog.garbage, region=city.street, department=city.other_department,
+        level="district", mode="auto",
+    )
+    out = io.StringIO()
+
+    with pytest.raises(CommandError) as excinfo:
+        call_command("check_rules", stdout=out)
+
+    assert excinfo.value.returncode == 1
+    assert f"#{rule.pk} 部门“和平区城管委”（属于和平区）不管辖区划“万兴街道”" in out.getvalue()
+    report = file_report(worker, city, catalog.garbage)
+    Report.objects.filter(pk=report.pk).update(state=State.TRANSFERRED)
+    with pytest.raises(WorkflowError, match="不是本区级可派遣的处置部门"):
+        workflow.report_dispatch(report, actor=district_staff, department=city.other_department)
+
+
+def test_check_rules_passes_a_rule_whose_department_fits(
+    city: City, catalog: Catalog, team: Department
+) -> None:
+    RoutingRule.objects.create(
+        category=catalog.garbage, region=city.street, department=team,
+        level="street", mode="auto",
+    )
+    out = io.StringIO()
+
+    call_command("check_rules", stdout=out)
+
+    assert "部门不符的规则：0 条" in out.getvalue()

@@ -9,7 +9,12 @@ from accounts.models import User
 from grids.models import Department
 from reports import workflow
 from reports.models import Report
-from reports.selectors import get_report_for_user, reports_visible_to
+from reports.selectors import (
+    get_report_for_user,
+    merge_candidates,
+    merge_candidates_for,
+    reports_visible_to,
+)
 from tests.conftest import City
 from tests.factories import UserFactory, assign
 from tests.reports.conftest import Catalog, file_report
@@ -86,3 +91,24 @@ def test_it_lists_cases_in_a_fixed_number_of_queries(
         file_report(worker, city, catalog.roof_tree)
     with django_assert_num_queries(2):
         assert len(listing()) == 10
+
+
+def test_it_offers_each_triage_row_a_prefix_of_its_merge_candidates_in_one_query(
+    worker: User, neighbour_worker: User, city: City, catalog: Catalog,
+    django_assert_num_queries: object,
+) -> None:
+    rows = [
+        file_report(worker, city, catalog.garbage, lng=117.171, lat=39.101),
+        file_report(worker, city, catalog.roof_tree, lng=117.179, lat=39.109),
+        file_report(neighbour_worker, city, catalog.garbage, lng=117.185, lat=39.105),
+    ]
+    for lng, lat in ((117.172, 39.102), (117.178, 39.108), (117.184, 39.106)):
+        file_report(worker if lng < 117.18 else neighbour_worker, city, catalog.garbage,
+                    lng=lng, lat=lat)
+        file_report(worker if lng < 117.18 else neighbour_worker, city, catalog.roof_tree,
+                    lng=lng, lat=lat)
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        batched = merge_candidates_for(rows, per_row=3)
+    for r in rows:
+        expected = [c.pk for c in merge_candidates(r)][:3]
+        assert [c.pk for c in batched[r.pk]] == expected and expected

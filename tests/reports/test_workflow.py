@@ -11,8 +11,9 @@ from django.utils import timezone
 from accounts.models import User
 from grids.models import Department
 from reports import workflow
+from reports.errors import WorkflowError
 from reports.models import EventKind, Report, RequestStatus, State
-from reports.workflow import WorkflowError
+from reports.services import report_file_self_handled
 from tests.conftest import City
 from tests.reports.conftest import Catalog, file_report, jpeg
 
@@ -114,8 +115,6 @@ def test_it_refuses_a_major_category(worker: User, city: City, catalog: Catalog)
 def test_it_files_a_self_handled_case_closed_with_before_and_after_photos(
     worker: User, city: City, catalog: Catalog
 ) -> None:
-    from reports.services import report_file_self_handled
-
     report = report_file_self_handled(
         reporter=worker,
         category=catalog.garbage,
@@ -134,8 +133,6 @@ def test_it_files_a_self_handled_case_closed_with_before_and_after_photos(
 def test_it_refuses_self_handling_without_an_after_photo(
     worker: User, city: City, catalog: Catalog
 ) -> None:
-    from reports.services import report_file_self_handled
-
     with pytest.raises(WorkflowError, match="处置前和处置后照片"):
         report_file_self_handled(
             reporter=worker,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from grids import services
 from grids.importer import RegionImportError, import_regions
-from grids.models import Region
+from grids.models import Department, Region
 
 SEEDS = Path(settings.BASE_DIR) / "seeds"
 
@@ -46,10 +47,9 @@ class Command(BaseCommand):
             departments = self._departments(demo["departments"])
             users = self._users(demo["users"], demo["password"])
         # The work calendar (chinese-calendar years) and the case catalogue and rules.
-        from django.core.management import call_command
-
         call_command("seed_calendar", stdout=self.stdout)
         call_command("load_demo_reports", stdout=self.stdout)
+        call_command("load_demo_residents", stdout=self.stdout)
         self.stdout.write(
             _(
                 "区划：新建 %(created)s，更新 %(updated)s，未变 %(unchanged)s；"
@@ -105,8 +105,6 @@ class Command(BaseCommand):
         return len(specs)
 
     def _users(self, specs: list[dict[str, Any]], password: str) -> list[User]:
-        from grids.models import Department
-
         users = []
         for spec in specs:
             user, created = User.objects.get_or_create(

@@ -2,8 +2,9 @@
 
 Lists every conflict (active rules at the same region, category and priority with
 different outcomes) and every region × minor category pair that no rule covers now.
-Exits with status 1 when there are conflicts (uncovered pairs alone are only reported:
-those cases go to the street center by design).
+Also lists every active rule whose department dispatch would refuse (the one rule in
+``reports.fit``). Exits with status 1 when there are conflicts or such rules (uncovered
+pairs alone are only reported: those cases go to the street center by design).
 """
 
 from __future__ import annotations
@@ -47,7 +48,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {region.region}：{len(region.categories)}")
             else:
                 self.stdout.write(f"  {region.region}：" + "、".join(region.categories))
+        self.stdout.write(_("部门不符的规则：%(n)d 条") % {"n": len(check.misfits)})
+        for misfit in check.misfits:
+            self.stdout.write(f"  #{misfit.rule_id} " + "；".join(misfit.problems))
         if check.conflicts:
             raise CommandError(
                 _("有 %(n)d 组规则冲突，请修正规则表") % {"n": len(check.conflicts)}, returncode=1
+            )
+        if check.misfits:
+            raise CommandError(
+                _("有 %(n)d 条规则的处置部门不能派遣，请修正规则表") % {"n": len(check.misfits)},
+                returncode=1,
             )

@@ -1,0 +1,846 @@
+"""A realistic case history at city scale, for benchmarks (``manage.py generate_cases``).
+
+Writes, in bulk and without going through ``reports.workflow``, the rows the workflow
+would have written for N cases spread over D days: the case, its timeline (one event per
+transition, with actor, from/to state and increasing timestamps), photo rows (without
+files), extension and suspension requests, the stage deadlines and the on-time flags
+frozen when each stage ended, per-district-per-day numbers (``CaseSequence`` advanced
+past them). Calling the workflow a million times would take hours; this is a load tool,
+never used by the application itself.
+
+Simplifications (documented in docs/operations.md): deadlines count wall-clock time
+(a working day is counted as 1.4 calendar days, a working hour as one hour), not the
+work calendar, so a generated deadline may differ from what ``reports.sla`` would say by
+a weekend or a holiday.
+
+Everything made here is marked so that a second run can tell it from real data:
+usernames start with ``gen_``, idempotency keys with ``gen-``, region and department
+codes with ``GEN``. On PostgreSQL rows go in with ``COPY``; elsewhere with bulk inserts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from math import ceil, sqrt
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from grids.models import Assignment, Department, Level, Region, Role
+from reports.catalog import import_catalog, reset_rule_table_cache
+from reports.models import (
+    CaseSequence,
+    Category,
+    DispatchLevel,
+    EventKind,
+    FilingStandard,
+    PhotoKind,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    RequestKind,
+    RequestStatus,
+    RoutingMode,
+    RoutingRule,
+    Source,
+    Stage,
+    StageLimit,
+    State,
+    TimeRequest,
+    Urgency,
+)
+
+GEN_USER_PREFIX = "gen_"
+GEN_KEY_PREFIX = "gen-"
+GEN_CODE_PREFIX = "GEN"
+SEEDS = Path(settings.BASE_DIR) / "seeds"
+# China has had no daylight saving time since 1991: local time is UTC+8 all year.
+LOCAL_OFFSET = timedelta(hours=8)
+BATCH = 20_000
+
+
+class GenerationRefused(Exception):
+    """The database holds real data and ``--force`` was not given (message in Chinese)."""
+
+
+@dataclass(frozen=True)
+class TreeShape:
+    """Children per node at each level; the default is about Tianjin's size."""
+
+    districts: int = 16
+    streets: int = 19
+    communities: int = 18
+    grids: int = 4
+
+
+# -- refusing real data ------------------------------------------------------------------
+
+
+def real_data_present() -> str | None:
+    """A Chinese sentence naming the real data in the database, or None."""
+    reports = Report.objects.exclude(idempotency_key__startswith=GEN_KEY_PREFIX).count()
+    if reports:
+        return _("数据库中已有 %(n)s 件非生成的案件") % {"n": reports}
+    users = User.objects.exclude(username__startswith=GEN_USER_PREFIX).count()
+    if users:
+        return _("数据库中已有 %(n)s 个非生成的用户") % {"n": users}
+    return None
+
+
+# -- the region tree ---------------------------------------------------------------------
+
+
+def _rect(x: float, y: float, w: float, h: float) -> dict[str, Any]:
+    ring = [[x, y], [x + w, y], [x + w, y + h], [x, y + h], [x, y]]
+    return {"type": "Polygon", "coordinates": [[[round(a, 7), round(b, 7)] for a, b in ring]]}
+
+
+def build_tree(shape: TreeShape, *, cell: float = 0.004) -> int:
+    """Insert a 5-level tree with precomputed nested-set columns; returns the node count.
+
+    Each node is a rectangle tiled by its children's rectangles (a lattice of
+    ``ceil(sqrt(k))`` columns), so boundaries nest and never overlap.
+    """
+    counts = [shape.districts, shape.streets, shape.communities, shape.grids]
+    # Width and height of a node's block at each level, from the grid cell upwards.
+    size: dict[int, tuple[float, float]] = {4: (cell, cell)}
+    for level in (3, 2, 1, 0):
+        k = counts[level]
+        cols = ceil(sqrt(k))
+        rows = ceil(k / cols)
+        w, h = size[level + 1]
+        size[level] = (w * cols, h * rows)
+    tree_id = (Region.objects.aggregate(m=models.Max("tree_id"))["m"] or 0) + 1
+    by_level: list[list[Region]] = [[] for _ in range(5)]
+    counter = 0
+    names = ["生成市", "区", "街道", "社区", "网格"]
+
+    def visit(level: int, code: str, name: str, parent: Region | None, x: float, y: float) -> None:
+        nonlocal counter
+        counter += 1
+        w, h = size[level]
+        node = Region(
+            code=code, name=name, level=level, depth=level, tree_id=tree_id, lft=counter,
+            rght=0, parent=parent, boundary=_rect(x, y, w, h),
+            centroid_lng=round(x + w / 2, 7), centroid_lat=round(y + h / 2, 7),
+        )
+        by_level[level].append(node)
+        if level < 4:
+            k = counts[level]
+            cols = ceil(sqrt(k))
+            cw, ch = size[level + 1]
+            for i in range(k):
+                child_code = f"{code}{i + 1:02d}" if level < 3 else f"{code}{i + 1:03d}"
+                visit(
+                    level + 1, child_code, f"{name}{i + 1}{names[level + 1]}" if level else
+                    f"第{i + 1}区", node, x + (i % cols) * cw, y + (i // cols) * ch,
+                )
+        counter += 1
+        node.rght = counter
+
+    visit(0, f"{GEN_CODE_PREFIX}{tree_id:02d}", names[0], None, 117.0, 38.8)
+    # Parents first: the database trigger checks each child's parent level on insert.
+    for level in range(5):
+        for node in by_level[level]:
+            node.parent_id = node.parent.pk if node.parent is not None else None
+        Region.objects.bulk_create(by_level[level], batch_size=2000)
+    return sum(len(rows) for rows in by_level)
+
+
+# -- the world the cases live in ----------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Ids of everything a case refers to, loaded once."""
+
+    # (grid, community, street, district, lng, lat) per grid.
+    grids: list[tuple[int, int, int, int, float, float]]
+    district_code: dict[int, str]
+    worker: dict[int, int]  # grid id -> grid worker
+    street_staff: dict[int, int]
+    district_staff: dict[int, int]
+    street_dept: dict[int, tuple[int, int]]  # street -> (department, handler)
+    district_dept: dict[int, tuple[int, int]]
+    # (category id, standard id or None, handling limit)
+    minors: list[tuple[int, int | None, timedelta]]
+    stage: dict[str, timedelta] = field(default_factory=dict)
+
+
+def _limit(amount: Any, unit: str) -> timedelta:
+    a = float(amount)
+    if unit == "working_days":
+        return timedelta(days=a * 1.4)
+    if unit == "calendar_days":
+        return timedelta(days=a)
+    return timedelta(hours=a)
+
+
+def _ensure_catalogue() -> None:
+    if not Category.objects.filter(parent__isnull=False).exists():
+        import_catalog((SEEDS / "categories.xlsx").read_bytes(), fmt="xlsx")
+
+
+def _gen_user(username: str, full_name: str, *, superuser: bool = False) -> User:
+    user = User(
+        username=username, full_name=full_name, is_staff=superuser, is_superuser=superuser
+    )
+    user.set_unusable_password()
+    return user
+
+
+def _ensure_people(streets: list[Region], districts: list[Region], grids: list[Region]) -> None:
+    """Departments, rules, users and assignments for every node that has none yet."""
+    have = set(Department.objects.filter(code__startswith=GEN_CODE_PREFIX).values_list(
+        "code", flat=True))
+    new_depts = [
+        Department(code=f"{GEN_CODE_PREFIX}-{r.code}-{suffix}", name=f"{r.name}{label}", region=r)
+        for rs, suffix, label in ((streets, "ZFD", "综合执法大队"), (districts, "CGW", "城管委"))
+        for r in rs
+        if f"{GEN_CODE_PREFIX}-{r.code}-{suffix}" not in have
+    ]
+    Department.objects.bulk_create(new_depts, batch_size=2000)
+    if not new_depts:
+        return
+    depts = {d.region_id: d for d in Department.objects.filter(
+        code__in=[d.code for d in new_depts])}
+    majors = list(Category.objects.filter(parent__isnull=True).order_by("code"))
+    rules = [
+        # The district takes every category; the street's own team the first ones
+        # (deepest region wins), so both levels of dispatch occur.
+        RoutingRule(category=c, region=d, department=depts[d.pk], level=DispatchLevel.DISTRICT,
+                    mode=RoutingMode.PROPOSE, note="generated")
+        for d in districts if d.pk in depts for c in majors
+    ] + [
+        RoutingRule(category=c, region=s, department=depts[s.pk], level=DispatchLevel.STREET,
+                    mode=RoutingMode.AUTO if i % 2 == 0 else RoutingMode.PROPOSE,
+                    note="generated")
+        for s in streets if s.pk in depts for i, c in enumerate(majors[:-2])
+    ]
+    RoutingRule.objects.bulk_create(rules, batch_size=2000)
+    reset_rule_table_cache()
+
+    people: list[tuple[User, str, Region | None, Department | None]] = []
+    for g in grids:
+        people.append((_gen_user(f"gen_w_{g.code}", f"网格员{g.code[-6:]}"),
+                       Role.GRID_WORKER, g, None))
+    for s in streets:
+        people.append((_gen_user(f"gen_s_{s.code}", f"{s.name}网格中心"),
+                       Role.STREET_STAFF, s, None))
+    for d in districts:
+        people.append((_gen_user(f"gen_d_{d.code}", f"{d.name}网格中心"),
+                       Role.DISTRICT_STAFF, d, None))
+        people.append((_gen_user(f"gen_l_{d.code}", f"{d.name}领导"), Role.LEADER, d, None))
+    for dept in depts.values():
+        people.append((_gen_user(f"gen_h_{dept.code}", f"{dept.name}处置员"),
+                       Role.HANDLER, None, dept))
+    User.objects.bulk_create([p[0] for p in people], batch_size=2000)
+    ids = dict(User.objects.filter(username__startswith=GEN_USER_PREFIX).values_list(
+        "username", "id"))
+    Assignment.objects.bulk_create(
+        [Assignment(user_id=ids[u.username], role=role, region=region, department=dept)
+         for u, role, region, dept in people],
+        batch_size=2000,
+    )
+    if "gen_admin" not in ids:
+        _gen_user("gen_admin", "生成数据管理员", superuser=True).save()
+
+
+def prepare_world(shape: TreeShape) -> tuple[World, int]:
+    """Tree (if none), catalogue, departments, rules and users; returns the world and
+    the number of regions created."""
+    created = 0
+    with transaction.atomic():
+        if not Region.objects.exists():
+            created = build_tree(shape)
+        _ensure_catalogue()
+        regions = list(Region.objects.order_by("pk"))
+        by_id = {r.pk: r for r in regions}
+        grids = [r for r in regions if r.level == Level.GRID]
+        streets = [r for r in regions if r.level == Level.STREET]
+        districts = [r for r in regions if r.level == Level.DISTRICT]
+        _ensure_people(streets, districts, grids)
+    if not grids:
+        raise GenerationRefused(_("数据库中没有网格，无法生成案件"))
+
+    def up(r: Region, level: int) -> Region:
+        while r.level > level:
+            r = by_id[r.parent_id]  # type: ignore[index]
+        return r
+
+    grid_rows = []
+    for g in grids:
+        c, s, d = up(g, Level.COMMUNITY), up(g, Level.STREET), up(g, Level.DISTRICT)
+        grid_rows.append((g.pk, c.pk, s.pk, d.pk, g.centroid_lng or 117.0, g.centroid_lat or 39.0))
+    users = dict(User.objects.filter(username__startswith=GEN_USER_PREFIX).values_list(
+        "username", "id"))
+    code = {r.pk: r.code for r in regions}
+    depts = {d.code: d for d in Department.objects.filter(code__startswith=GEN_CODE_PREFIX)}
+
+    def dept_of(r: Region, suffix: str) -> tuple[int, int]:
+        dept = depts[f"{GEN_CODE_PREFIX}-{r.code}-{suffix}"]
+        return dept.pk, users[f"gen_h_{dept.code}"]
+
+    standards: dict[int, FilingStandard] = {}
+    for std in FilingStandard.objects.order_by("category_id", "sort", "code"):
+        standards.setdefault(std.category_id, std)
+    minors = []
+    for cat in Category.objects.filter(parent__isnull=False, is_active=True).order_by("code"):
+        first = standards.get(cat.pk)
+        limit = _limit(first.limit_amount, first.limit_unit) if first else timedelta(days=7)
+        minors.append((cat.pk, first.pk if first else None, limit))
+    stage = {s.stage: _limit(s.amount, s.unit) for s in StageLimit.objects.all()}
+    for name in (Stage.ACCEPT, Stage.DISPATCH, Stage.VERIFY):
+        stage.setdefault(name, timedelta(minutes=15))
+    world = World(
+        grids=grid_rows,
+        district_code={d.pk: d.code for d in districts},
+        worker={g.pk: users[f"gen_w_{g.code}"] for g in grids},
+        street_staff={s.pk: users[f"gen_s_{s.code}"] for s in streets},
+        district_staff={d.pk: users[f"gen_d_{d.code}"] for d in districts},
+        street_dept={s.pk: dept_of(s, "ZFD") for s in streets},
+        district_dept={d.pk: dept_of(d, "CGW") for d in districts},
+        minors=minors,
+        stage=stage,
+    )
+    del code
+    return world, created
+
+
+# -- one case ------------------------------------------------------------------------------
+
+_REPORT_DEFAULTS: dict[str, Any] = {
+    "source": Source.GRID_WORKER, "building_id": None, "entrance_id": None, "address": "",
+    "department_id": None, "dispatch_level": "", "proposed_department_id": None,
+    "merged_into_id": None, "self_handled": False, "route_version": 1, "routed_version": 1,
+    "routed_at": None, "accept_due": None, "dispatch_due": None, "handle_started": None,
+    "handle_due": None, "verify_due": None, "accept_on_time": None, "dispatch_on_time": None,
+    "handle_on_time": None, "verify_on_time": None, "closed_on_time": None,
+    "extension_count": 0, "suspended": False, "suspension_used": False, "suspended_at": None,
+    "suspended_until": None, "rework_count": 0, "return_count": 0, "urge_count": 0,
+    "is_overdue": False, "overdue_notified_at": None, "closed_at": None,
+}
+
+_SOURCES = [Source.GRID_WORKER] * 14 + [Source.RESIDENT, Source.HOTLINE, Source.HOTLINE,
+                                         Source.INSPECTION, Source.LEADER]
+_DESCRIPTIONS = ["楼顶长出小树", "路灯倾斜", "雨水井堵塞", "绿地被开垦种菜", "垃圾暴露堆放",
+                 "井盖缺失", "占道经营", "违规张贴小广告", "共享单车乱停放", "楼道堆物"]
+_OPEN_STOPS = [State.REPORTED, State.ACCEPTED, State.TRANSFERRED, State.DISPATCHED,
+               State.ACKNOWLEDGED, State.HANDLED, State.VERIFIED]
+
+
+# The deadline of the stage running in each open state (as workflow._RUNNING).
+_DUE_FIELD: dict[str, str] = {
+    State.REPORTED: "accept_due", State.ACCEPTED: "dispatch_due",
+    State.TRANSFERRED: "dispatch_due", State.DISPATCHED: "handle_due",
+    State.ACKNOWLEDGED: "handle_due", State.HANDLED: "verify_due",
+}
+
+
+class _Stop(Exception):
+    """The case's history ends here (its target state reached, or the present)."""
+
+
+@dataclass
+class Batch:
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    photos: list[tuple[Any, ...]] = field(default_factory=list)
+    requests: list[list[Any]] = field(default_factory=list)
+
+
+# Column orders of the tuples above (attnames).
+EVENT_COLS = ("id", "report_id", "kind", "actor_id", "at", "from_state", "to_state", "note",
+              "data")
+PHOTO_COLS = ("report_id", "event_id", "kind", "image", "thumbnail", "width", "height",
+              "uploaded_by_id", "created_at")
+REQUEST_COLS = ("report_id", "kind", "status", "reason", "suspend_until", "requested_by_id",
+                "decided_by_id", "decision_note", "created_at", "decided_at")
+
+
+class CaseMaker:
+    """Draws one case after another from one seeded random stream."""
+
+    def __init__(self, world: World, rng: random.Random, end: datetime,
+                 next_event_id: int) -> None:
+        self.w = world
+        self.rng = rng
+        self.end = end
+        self.event_id = next_event_id
+        self.last_in_street: dict[int, int] = {}
+        self.seq: dict[str, int] = {}
+        # Local date text by UTC ordinal (+1 from 16:00 UTC on): strftime is slow.
+        self.day_text: dict[int, str] = {}
+
+    def make(self, batch: Batch, report_id: int, created: datetime) -> None:
+        w, rng = self.w, self.rng
+        rand = rng.random
+        # int(random() * n) rather than randrange: a third of the cost.
+        grid, community, street, district, lng, lat = w.grids[int(rand() * len(w.grids))]
+        category, standard, handle_limit = w.minors[int(rand() * len(w.minors))]
+        day = created.toordinal() if created.hour < 16 else created.toordinal() + 1
+        date = self.day_text.get(day)
+        if date is None:
+            date = self.day_text[day] = f"{(created + LOCAL_OFFSET):%Y%m%d}"
+        prefix = f"{w.district_code[district]}-{date}"
+        seq = self.seq.get(prefix, 0) + 1
+        self.seq[prefix] = seq
+        worker = w.worker[grid]
+        source = _SOURCES[int(rand() * len(_SOURCES))]
+        staff = w.street_staff[street]
+        reporter = worker if source in (Source.GRID_WORKER, Source.RESIDENT) else staff
+        urgent = rand() < 0.1
+        if urgent:
+            handle_limit = handle_limit / 2
+        row = dict(_REPORT_DEFAULTS)
+        row.update(
+            id=report_id, number=f"{prefix}-{seq:04d}", source=source, reporter_id=reporter,
+            idempotency_key=f"{GEN_KEY_PREFIX}{report_id}", grid_id=grid,
+            community_id=community, street_id=street, district_id=district,
+            lng=round(lng + (rand() - 0.5) / 500, 6),
+            lat=round(lat + (rand() - 0.5) / 500, 6),
+            category_id=category, standard_id=standard,
+            urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
+            description=_DESCRIPTIONS[report_id % len(_DESCRIPTIONS)],
+            created_at=created,
+        )
+        self.row, self.batch, self.t, self.report_id = row, batch, created, report_id
+        self.state = ""
+        self.stop = self._target(created)
+        try:
+            self._history(worker, staff, street, district, handle_limit)
+        except _Stop:
+            pass
+        row["state"] = self.state
+        row["updated_at"] = self.t
+        self._flag_overdue()
+        batch.reports.append(row)
+        self.last_in_street[street] = report_id
+
+    def _target(self, created: datetime) -> str:
+        r = self.rng.random()
+        recent = (self.end - created) < timedelta(days=30)
+        if r < 0.07:
+            return "self_handled"
+        if r < 0.11:
+            return State.REJECTED
+        if r < 0.14:
+            return State.MERGED
+        if r < (0.55 if recent else 0.16):
+            return _OPEN_STOPS[int(self.rng.random() * len(_OPEN_STOPS))]
+        return State.CLOSED
+
+    # -- events
+
+    def _step(self, low: float, high: float) -> None:
+        """Time moves on by low..high seconds; the history stops at the present."""
+        t = self.t + timedelta(seconds=low + self.rng.random() * (high - low))
+        if t >= self.end:
+            raise _Stop
+        self.t = t
+
+    def _event(self, kind: str, actor: int | None, to_state: str = "", note: str = "",
+               data: str = "{}") -> int:
+        from_state = self.state
+        to = to_state or from_state
+        self.event_id += 1
+        self.batch.events.append((self.event_id, self.report_id, kind, actor, self.t,
+                                  from_state, to, note, data))
+        self.state = to
+        return self.event_id
+
+    def _reached(self) -> None:
+        if self.state == self.stop:
+            raise _Stop
+
+    def _photo(self, event_id: int, kind: str, by: int, n: int = 1) -> None:
+        for i in range(n):
+            self.batch.photos.append((
+                self.report_id, event_id, kind,
+                f"reports/generated/{self.report_id}-{kind}-{i}.jpg", "", 1280, 960, by, self.t,
+            ))
+
+    # -- the lifecycle
+
+    def _history(self, worker: int, staff: int, street: int, district: int,
+                 handle_limit: timedelta) -> None:
+        row, rng, w = self.row, self.rng, self.w
+        if self.stop == "self_handled":
+            ev = self._event(EventKind.SELF_HANDLED, worker, State.CLOSED, row["description"])
+            self._photo(ev, PhotoKind.BEFORE, worker)
+            self._photo(ev, PhotoKind.AFTER, worker)
+            row.update(self_handled=True, closed_at=self.t, closed_on_time=True)
+            return
+        ev = self._event(EventKind.FILED, row["reporter_id"], State.REPORTED, row["description"])
+        self._photo(ev, PhotoKind.REPORT, row["reporter_id"], 1 + int(rng.random() * 3))
+        row["accept_due"] = self.t + w.stage[Stage.ACCEPT]
+        self._step(1, 30)
+        row["routed_at"] = self.t
+        auto = rng.random() < 0.4
+        to_district = self.stop == State.TRANSFERRED or rng.random() < 0.2
+        if auto:
+            self._event(EventKind.ROUTED, None, note="按分拨规则自动派遣")
+        else:
+            self._event(EventKind.ROUTE_NONE, None, note="无匹配的分拨规则")
+        self._reached()
+        # Triage by the street center (or the system for auto rules).
+        triage_actor = None if auto else staff
+        if auto:
+            self._step(1, 5)
+        else:
+            self._step(60, 3 * 3600)
+        if self.stop == State.REJECTED:
+            self._end_accept()
+            row["closed_at"] = self.t
+            self._event(EventKind.REJECTED, staff, State.REJECTED, "不属于受理范围")
+            return
+        if self.stop == State.MERGED:
+            self._end_accept()
+            into = self.last_in_street.get(street)
+            if into is None:
+                row["closed_at"] = self.t
+                self._event(EventKind.REJECTED, staff, State.REJECTED, "重复上报")
+                self.stop = State.REJECTED
+                return
+            row.update(merged_into_id=into, closed_at=self.t)
+            self._event(EventKind.MERGED, staff, State.MERGED, "重复案件",
+                        f'{{"into": {into}}}')
+            return
+        self._end_accept()
+        self._event(EventKind.ACCEPTED, triage_actor, State.ACCEPTED)
+        row["dispatch_due"] = self.t + w.stage[Stage.DISPATCH]
+        self._reached()
+        returned = rng.random() < 0.05
+        while True:
+            if to_district:
+                self._step(30, 2 * 3600)
+                row["dispatch_on_time"] = self.t <= row["dispatch_due"]
+                self._event(EventKind.TRANSFERRED, triage_actor, State.TRANSFERRED)
+                row["dispatch_due"] = self.t + w.stage[Stage.DISPATCH]
+                self._reached()
+                dept, handler = w.district_dept[district]
+                dispatcher: int | None = None if auto else w.district_staff[district]
+                level = DispatchLevel.DISTRICT
+            else:
+                dept, handler = w.street_dept[street]
+                dispatcher = triage_actor
+                level = DispatchLevel.STREET
+            self._step(5 if auto else 60, 10 if auto else 2 * 3600)
+            row["dispatch_on_time"] = self.t <= row["dispatch_due"]
+            handle_due = self.t + handle_limit
+            row.update(department_id=dept, dispatch_level=level, handle_started=self.t,
+                       handle_due=handle_due, handle_on_time=None)
+            self._event(EventKind.DISPATCHED, dispatcher, State.DISPATCHED, data=(
+                f'{{"department": {dept}, "level": "{level}", '
+                f'"handle_due": "{handle_due.isoformat()}"}}'))
+            self._reached()
+            self._step(300, 8 * 3600)
+            if returned:
+                returned = False
+                row.update(department_id=None, handle_due=None, handle_started=None,
+                           return_count=row["return_count"] + 1)
+                back = State.TRANSFERRED if level == DispatchLevel.DISTRICT else State.ACCEPTED
+                self._event(EventKind.RETURNED, handler, back, "非本部门职责",
+                            f'{{"department": {dept}}}')
+                row["dispatch_due"] = self.t + w.stage[Stage.DISPATCH]
+                if back == State.TRANSFERRED:
+                    to_district = False  # the district dispatches again below
+                    self._step(60, 3600)
+                    row["dispatch_on_time"] = self.t <= row["dispatch_due"]
+                    dept, handler = w.district_dept[district]
+                    handle_due = self.t + handle_limit
+                    row.update(department_id=dept, handle_started=self.t,
+                               handle_due=handle_due)
+                    self._event(EventKind.DISPATCHED, w.district_staff[district],
+                                State.DISPATCHED, data=f'{{"department": {dept}}}')
+                    self._step(300, 8 * 3600)
+                    break
+                self._reached()
+                continue
+            break
+        self._event(EventKind.ACKNOWLEDGED, handler, State.ACKNOWLEDGED)
+        self._reached()
+        center = w.district_staff[district] if level == DispatchLevel.DISTRICT else staff
+        if rng.random() < 0.08:
+            self._time_requests(RequestKind.EXTENSION, handler, center, handle_limit)
+        if rng.random() < 0.02:
+            self._time_requests(RequestKind.SUSPENSION, handler, center, handle_limit)
+        if rng.random() < 0.05:
+            self._step(600, 86400)
+            row["urge_count"] = 1
+            self._event(EventKind.URGED, center, note="请加快处置")
+        reworked = rng.random() < 0.06
+        while True:
+            self._step(1800, handle_limit.total_seconds() * 1.3)
+            row["handle_on_time"] = self.t <= row["handle_due"]
+            row["verify_due"] = self.t + w.stage[Stage.VERIFY]
+            row["verify_on_time"] = None
+            ev = self._event(EventKind.HANDLED, handler, State.HANDLED, "已处置完毕")
+            self._photo(ev, PhotoKind.RESULT, handler)
+            self._reached()
+            self._step(300, 3 * 3600)
+            row["verify_on_time"] = self.t <= row["verify_due"]
+            if reworked:
+                reworked = False
+                row.update(rework_count=row["rework_count"] + 1, handle_started=self.t,
+                           handle_due=self.t + handle_limit, handle_on_time=None)
+                self._event(EventKind.REWORK, worker, State.ACKNOWLEDGED, "现场仍未处理干净")
+                continue
+            break
+        self._event(EventKind.VERIFIED, worker, State.VERIFIED)
+        self._reached()
+        self._step(60, 4 * 3600)
+        flags = [row["accept_on_time"], row["dispatch_on_time"], row["handle_on_time"],
+                 row["verify_on_time"]]
+        row.update(closed_at=self.t, closed_on_time=all(f is not False for f in flags))
+        closer = w.district_staff[district] if level == DispatchLevel.DISTRICT and \
+            rng.random() < 0.5 else staff
+        self._event(EventKind.CLOSED, closer, State.CLOSED)
+
+    def _end_accept(self) -> None:
+        self.row["accept_on_time"] = self.t <= self.row["accept_due"]
+
+    def _time_requests(self, kind: str, handler: int, center: int,
+                       handle_limit: timedelta) -> None:
+        """A request and the center's decision; a history that ends in between leaves the
+        request pending, as the workflow would."""
+        row = self.row
+        self._step(600, 86400)
+        extension = kind == RequestKind.EXTENSION
+        reason = "需协调多个部门" if extension else "需等待专项资金"
+        until = None if extension else self.t + timedelta(days=30)
+        request: list[Any] = [self.report_id, kind, RequestStatus.PENDING, reason, until,
+                              handler, None, "", self.t, None]
+        self.batch.requests.append(request)  # a list: the decision fills it in below
+        self._event(EventKind.EXTENSION_REQUESTED if extension else
+                    EventKind.SUSPENSION_REQUESTED, handler, note=reason)
+        self._step(600, 4 * 3600)
+        grant = not extension or self.rng.random() < 0.8
+        request[2] = RequestStatus.GRANTED if grant else RequestStatus.REFUSED
+        request[6], request[7], request[9] = center, "" if grant else "理由不充分", self.t
+        if extension:
+            if grant:
+                row["handle_due"] = row["handle_due"] + handle_limit
+                row["extension_count"] += 1
+            self._event(EventKind.EXTENSION_GRANTED if grant else EventKind.EXTENSION_REFUSED,
+                        center, note=request[7])
+            return
+        row.update(suspended=True, suspension_used=True, suspended_at=self.t,
+                   suspended_until=until)
+        self._event(EventKind.SUSPENSION_GRANTED, center)
+        paused_from = self.t
+        self._step(86400, 30 * 86400)
+        row["handle_due"] = row["handle_due"] + (self.t - paused_from)
+        row["suspended"] = False
+        self._event(EventKind.RESUMED, None)
+
+    def _flag_overdue(self) -> None:
+        """The periodic sweep would have flagged an open case past its running deadline."""
+        row = self.row
+        due_field = _DUE_FIELD.get(self.state)
+        if due_field is None or row["suspended"]:
+            return
+        due = row[due_field]
+        at = max(due, self.t) + timedelta(minutes=1)
+        if at >= self.end:
+            return
+        self.t = at
+        row.update(is_overdue=True, overdue_notified_at=at, updated_at=at)
+        self._event(EventKind.OVERDUE, None, data=f'{{"due": "{due.isoformat()}"}}')
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def _columns(model: type[models.Model]) -> list[tuple[str, str]]:
+    """(attname, column) of every concrete field, in table order."""
+    return [(f.attname, str(f.column)) for f in model._meta.concrete_fields]
+
+
+REPORT_COLS = [name for name, _col in _columns(Report)]
+
+
+class Writer:
+    """Rows to the database: COPY on PostgreSQL, bulk inserts elsewhere."""
+
+    def __init__(self) -> None:
+        self.pg = connection.vendor == "postgresql"
+
+    def _copy(self, model: type[models.Model], attnames: Iterable[str],
+              rows: Iterable[Sequence[Any]]) -> None:
+        cols = dict(_columns(model))
+        names = ", ".join(connection.ops.quote_name(cols[a]) for a in attnames)
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+            with raw.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def _insert(self, model: type[models.Model], attnames: tuple[str, ...] | list[str],
+                rows: Iterable[Sequence[Any]]) -> None:
+        # Plain INSERTs rather than bulk_create: auto_now fields would overwrite the
+        # generated timestamps.
+        by_attname = {f.attname: f for f in model._meta.concrete_fields}
+        fields = [by_attname[a] for a in attnames]
+        names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+        sql = (f"INSERT INTO {model._meta.db_table} ({names}) "
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
+
+        def prep(f: models.Field[Any, Any], v: Any) -> Any:
+            if isinstance(f, models.JSONField) and isinstance(v, str):
+                return v  # already JSON text
+            return f.get_db_prep_save(v, connection)
+
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                sql, [[prep(f, v) for f, v in zip(fields, row, strict=True)] for row in rows]
+            )
+
+    def write(self, batch: Batch) -> None:
+        put: Callable[..., None] = self._copy if self.pg else self._insert
+        put(Report, REPORT_COLS, ([r[c] for c in REPORT_COLS] for r in batch.reports))
+        put(ReportEvent, EVENT_COLS, batch.events)
+        put(ReportPhoto, PHOTO_COLS, batch.photos)
+        put(TimeRequest, REQUEST_COLS, batch.requests)
+
+
+def _drop_secondary_indexes(tables: list[str]) -> list[str]:
+    """Drop the indexes no constraint needs; returns their definitions to rebuild.
+
+    Building an index once over all rows is several times cheaper than updating twenty
+    of them row by row during a COPY of a million cases."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "WHERE t.relname = ANY(%s) AND NOT x.indisunique AND NOT x.indisprimary",
+            [tables],
+        )
+        found = cursor.fetchall()
+        for name, _definition in found:
+            cursor.execute(f'DROP INDEX "{name}"')
+    return [definition for _name, definition in found]
+
+
+def _create_indexes(definitions: list[str]) -> None:
+    if not definitions:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for definition in definitions:
+            cursor.execute(definition)
+
+
+def _next_id(model: type[models.Model]) -> int:
+    return int(model._default_manager.aggregate(m=models.Max("pk"))["m"] or 0) + 1
+
+
+def _reset_sequences(models_: list[type[models.Model]]) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite continues after the largest rowid by itself
+    with connection.cursor() as cursor:
+        for model in models_:
+            table = model._meta.db_table
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
+            )
+
+
+@dataclass(frozen=True)
+class Result:
+    cases: int
+    events: int
+    regions_created: int
+    # Writing the cases (with events, photos, requests, index rebuilds) …
+    seconds: float
+    # … and, before that, the tree, catalogue, departments, rules and users.
+    world_seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.cases / self.seconds if self.seconds else 0.0
+
+
+def generate_cases(
+    *,
+    count: int,
+    days: int = 365,
+    seed: int = 1,
+    force: bool = False,
+    shape: TreeShape | None = None,
+    end: datetime | None = None,
+) -> Result:
+    """Fill the database with ``count`` cases over the ``days`` before ``end`` (default:
+    the start of today, local time, so two runs on the same day write the same rows)."""
+    if not force:
+        problem = real_data_present()
+        if problem:
+            raise GenerationRefused(
+                _("%(problem)s，拒绝写入生成数据；确认要混入生成数据请加 --force。")
+                % {"problem": problem}
+            )
+    started = time.perf_counter()
+    world, created = prepare_world(shape or TreeShape())
+    world_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    if end is None:
+        today = (timezone.now() + LOCAL_OFFSET).date()
+        end = datetime(today.year, today.month, today.day, tzinfo=UTC) - LOCAL_OFFSET
+    rng = random.Random(seed)
+    span = days * 86400
+    start = end - timedelta(days=days)
+    moments = sorted(rng.random() * span for _ in range(count))
+    events = 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Serialise generators; ids below are taken from MAX(id).
+                cursor.execute(
+                    f"LOCK TABLE {Report._meta.db_table}, {ReportEvent._meta.db_table} "
+                    "IN EXCLUSIVE MODE"
+                )
+                cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                if cursor.fetchone()[0]:
+                    # Generated rows are consistent by construction: skip the millions of
+                    # foreign-key trigger checks (ANALYZE/VACUUM remain the caller's job).
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+        if connection.vendor == "postgresql" and count >= 50_000:
+            rebuild = _drop_secondary_indexes(
+                [m._meta.db_table for m in (Report, ReportEvent, ReportPhoto)]
+            )
+        else:
+            rebuild = []
+        first_report = _next_id(Report)
+        maker = CaseMaker(world, rng, end, _next_id(ReportEvent) - 1)
+        maker.seq = {
+            p: last for p, last in CaseSequence.objects.values_list("prefix", "last")
+        }
+        writer = Writer()
+        for offset in range(0, count, BATCH):
+            batch = Batch()
+            for i in range(offset, min(count, offset + BATCH)):
+                maker.make(batch, first_report + i, start + timedelta(seconds=moments[i]))
+            writer.write(batch)
+            events += len(batch.events)
+        _create_indexes(rebuild)
+        prefixes = maker.seq
+        existing = set(CaseSequence.objects.values_list("prefix", flat=True))
+        CaseSequence.objects.bulk_create(
+            [CaseSequence(prefix=p, last=n) for p, n in prefixes.items() if p not in existing],
+            batch_size=2000,
+        )
+        for p, n in prefixes.items():
+            if p in existing:
+                CaseSequence.objects.filter(prefix=p, last__lt=n).update(last=n)
+        _reset_sequences([Report, ReportEvent, ReportPhoto, TimeRequest])
+    return Result(count, events, created, time.perf_counter() - started, world_seconds)

@@ -1,0 +1,75 @@
+"""The situation map (七彩民情图) and the due-visit list on a 390 px phone, with the demo
+community 宝翠花都社区, in a real browser. Screenshots go to docs/screens/ too."""
+
+from __future__ import annotations
+
+import shutil
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from grids.models import Region
+
+pytestmark = pytest.mark.e2e
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+
+
+def _log_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill("jzt-demo-2026")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
+def _keep(path: Path, name: str) -> None:
+    DOCS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, DOCS / f"{name}.png")
+
+
+@pytest.fixture
+def demo(live_server: Any) -> None:
+    call_command("load_demo", "--quiet-logins", stdout=StringIO())
+
+
+def test_the_situation_map_on_a_phone(
+    phone: Any, live_server: Any, demo: None, screenshot: Any
+) -> None:
+    community = Region.objects.get(code="120113004013")
+    _log_in(phone, live_server.url, "wangli")
+    phone.goto(f"{live_server.url}/residents/communities/{community.pk}/map/")
+    assert phone.get_by_role("heading", level=1).inner_text() == "宝翠花都社区 · 七彩民情图"
+    phone.wait_for_selector("#res-map[data-ready='1']")
+    doors = phone.locator("a.door")
+    assert doors.count() > 100
+    assert phone.locator(".legend-list li").count() == 8  # seven colours and the party badge
+    assert phone.locator(".leaflet-overlay-pane svg path").count() == 4  # the grid's buildings
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    _keep(screenshot(phone, "residents-map-phone"), "residents-map-phone")
+    doors.first.click()
+    phone.wait_for_url("**/residents/households/*/")
+    assert phone.get_by_role("heading", level=2, name="成员").is_visible()
+    assert "*" * 11 in phone.locator("td.code").first.inner_text()  # masked identity number
+
+
+def test_the_due_visit_list_on_a_phone(
+    phone: Any, live_server: Any, demo: None, screenshot: Any
+) -> None:
+    _log_in(phone, live_server.url, "wangli")
+    phone.goto(f"{live_server.url}/residents/due/")
+    assert phone.get_by_role("heading", level=1).inner_text() == "本周应走访"
+    items = phone.locator(".due-item")
+    assert items.count() > 5
+    assert "逾期" in items.first.inner_text()
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    _keep(screenshot(phone, "residents-due-phone"), "residents-due-phone")
+    items.first.get_by_role("link", name="记走访").click()
+    phone.get_by_label("情况").fill("老人身体不错，聊了半小时")
+    phone.get_by_role("button", name="保存走访").click()
+    assert "走访已记录" in phone.locator(".messages").inner_text()

@@ -1,0 +1,207 @@
+"""generate_cases: a seeded case history whose rows look like the workflow wrote them."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from itertools import pairwise
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from grids.models import Level, Region, Role
+from reports.models import (
+    OPEN_STATES,
+    CaseSequence,
+    EventKind,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    State,
+    TimeRequest,
+)
+from reports.selectors import reports_listed_for, reports_visible_to
+from tests.factories import UserFactory
+
+SMALL_TREE = ["--districts", "2", "--streets", "2", "--communities", "2", "--grids", "3"]
+
+
+def generate(*extra: str, count: int = 300, seed: int = 7) -> str:
+    out = io.StringIO()
+    call_command(
+        "generate_cases", "--count", str(count), "--days", "20", "--seed", str(seed),
+        *SMALL_TREE, *extra, stdout=out,
+    )
+    return out.getvalue()
+
+
+def snapshot() -> list[tuple[str, str, str]]:
+    return list(Report.objects.order_by("number").values_list("number", "state", "source"))
+
+
+@pytest.fixture
+def generated(db: None) -> str:
+    return generate()
+
+
+def test_it_builds_a_nested_tree_with_people(generated: str) -> None:
+    counts = Counter(Region.objects.values_list("level", flat=True))
+    street = Region.objects.filter(level=Level.STREET).first()
+    assert street is not None
+
+    assert counts == {0: 1, 1: 2, 2: 4, 3: 8, 4: 24}
+    assert [g.level for g in street.get_descendants()].count(Level.GRID) == 6
+    assert User.objects.filter(assignments__role=Role.GRID_WORKER).count() == 24
+
+
+def test_it_prints_the_rate_and_fills_every_state(generated: str) -> None:
+    states = Counter(Report.objects.values_list("state", flat=True))
+
+    assert "cases_per_s:" in generated
+    assert Report.objects.count() == 300
+    assert set(states) == set(State.values)
+    assert Report.objects.filter(self_handled=True).exists()
+    assert Report.objects.filter(extension_count__gt=0).exists()
+    assert Report.objects.filter(rework_count__gt=0).exists()
+    assert Report.objects.filter(return_count__gt=0).exists()
+    assert Report.objects.filter(suspension_used=True).exists()
+    assert Report.objects.filter(closed_on_time=False).exists()
+    assert Report.objects.filter(closed_on_time=True).exists()
+    assert Report.objects.filter(is_overdue=True).exists()
+    assert ReportPhoto.objects.filter(kind="result").exists()
+    assert TimeRequest.objects.exists()
+
+
+def test_every_case_has_a_consistent_timeline(generated: str) -> None:
+    timelines: dict[int, list[ReportEvent]] = defaultdict(list)
+    for event in ReportEvent.objects.order_by("report_id", "at", "pk"):
+        timelines[event.report_id].append(event)
+
+    for report in Report.objects.all():
+        events = timelines[report.pk]
+        assert events[0].kind in (EventKind.FILED, EventKind.SELF_HANDLED)
+        assert events[0].at == report.created_at
+        assert events[-1].to_state == report.state, report.number
+        assert all(a.at < b.at for a, b in pairwise(events))
+        assert all(a.to_state == b.from_state for a, b in pairwise(events))
+        assert report.updated_at == events[-1].at
+
+
+def test_the_fields_match_what_the_workflow_would_set(generated: str) -> None:
+    closed = Report.objects.filter(state=State.CLOSED, self_handled=False)
+    dispatched = Report.objects.exclude(department=None)
+
+    assert not Report.objects.filter(state__in=OPEN_STATES).exclude(closed_at=None).exists()
+    assert not Report.objects.exclude(state__in=OPEN_STATES).filter(closed_at=None).exists()
+    assert not closed.filter(handle_on_time=None).exists()
+    assert not closed.filter(accept_on_time=None).exists()
+    assert not dispatched.filter(handle_due=None).exists()
+    assert not dispatched.filter(dispatch_level="").exists()
+    assert not Report.objects.filter(state=State.MERGED, merged_into=None).exists()
+    assert TimeRequest.objects.count() == ReportEvent.objects.filter(
+        kind__in=[EventKind.EXTENSION_REQUESTED, EventKind.SUSPENSION_REQUESTED]
+    ).count()
+    assert TimeRequest.objects.exclude(status="pending").count() == ReportEvent.objects.filter(
+        kind__in=[EventKind.EXTENSION_GRANTED, EventKind.EXTENSION_REFUSED,
+                  EventKind.SUSPENSION_GRANTED, EventKind.SUSPENSION_REFUSED]
+    ).count()
+    for report in closed.exclude(closed_on_time=True):
+        flags = [report.accept_on_time, report.dispatch_on_time, report.handle_on_time,
+                 report.verify_on_time]
+        assert False in flags
+
+
+def test_numbers_are_unique_per_district_and_day_and_the_sequence_moves_on(
+    generated: str,
+) -> None:
+    numbers = list(Report.objects.values_list("number", flat=True))
+    last = dict(CaseSequence.objects.values_list("prefix", "last"))
+
+    assert len(numbers) == len(set(numbers))
+    for number in numbers:
+        prefix, seq = number.rsplit("-", 1)
+        assert int(seq) <= last[prefix]
+
+
+def test_the_same_seed_gives_the_same_cases(db: None) -> None:
+    generate()
+    first = snapshot()
+    Report.objects.update(merged_into=None)
+    Report.objects.all().delete()
+    CaseSequence.objects.all().delete()
+
+    generate()
+
+    assert snapshot() == first
+    assert Report.objects.count() == 300
+
+
+def test_another_seed_gives_other_cases(db: None) -> None:
+    generate()
+    first = snapshot()
+    Report.objects.update(merged_into=None)
+    Report.objects.all().delete()
+    CaseSequence.objects.all().delete()
+
+    generate(seed=8)
+
+    assert snapshot() != first
+
+
+def test_a_second_run_adds_cases_with_new_numbers(generated: str) -> None:
+    generate(seed=9, count=100)
+
+    numbers = list(Report.objects.values_list("number", flat=True))
+    assert len(numbers) == 400
+    assert len(set(numbers)) == 400
+
+
+def test_it_refuses_a_database_with_real_users(db: None) -> None:
+    UserFactory(username="zhangxin")
+
+    with pytest.raises(CommandError, match=r"非生成的用户.*--force"):
+        generate()
+
+    assert not Report.objects.exists()
+    assert not Region.objects.exists()
+
+
+def test_it_refuses_a_database_with_real_cases(generated: str) -> None:
+    Report.objects.filter(pk=Report.objects.first().pk).update(idempotency_key="real-1")
+
+    with pytest.raises(CommandError, match="非生成的案件"):
+        generate(seed=9)
+
+    assert Report.objects.count() == 300
+
+
+def test_force_writes_next_to_real_data(db: None) -> None:
+    UserFactory(username="zhangxin")
+
+    generate("--force", count=50)
+
+    assert Report.objects.count() == 50
+
+
+def test_street_staff_see_exactly_their_streets_cases(generated: str) -> None:
+    staff = User.objects.filter(assignments__role=Role.STREET_STAFF).order_by("pk").first()
+    assert staff is not None
+    street = staff.assignments.get().region
+
+    visible = reports_visible_to(staff)
+
+    assert visible.count() == Report.objects.filter(street=street).count() > 0
+    assert not visible.exclude(street=street).exists()
+
+
+def test_the_list_selector_shows_the_same_cases_as_the_scope(generated: str) -> None:
+    staff = User.objects.filter(assignments__role=Role.STREET_STAFF).order_by("pk").first()
+    worker = User.objects.filter(assignments__role=Role.GRID_WORKER).order_by("pk").first()
+    other = Report.objects.exclude(street=staff.assignments.get().region).first()
+    Report.objects.filter(pk=other.pk).update(reporter=staff)  # filed before a move
+
+    for user in (staff, worker):
+        listed = set(reports_listed_for(user).values_list("pk", flat=True))
+        assert listed == set(reports_visible_to(user).values_list("pk", flat=True))
+    assert other.pk in set(reports_listed_for(staff).values_list("pk", flat=True))
