@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "grids",
     "reports",
     "residents",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -141,10 +142,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TIMEZONE = "Asia/Shanghai"
 ROUTING_SWEEP_SECONDS = envfloat("ROUTING_SWEEP_SECONDS", 20.0)
 OVERDUE_SWEEP_SECONDS = envfloat("OVERDUE_SWEEP_SECONDS", 60.0)
+EVALUATION_CATCH_UP_SECONDS = envfloat("EVALUATION_CATCH_UP_SECONDS", 30.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Reports filed while the broker was down are routed within a minute of its return.
     "sweep-unrouted": {"task": "reports.tasks.sweep_unrouted", "schedule": ROUTING_SWEEP_SECONDS},
     "sweep-overdue": {"task": "reports.tasks.sweep_overdue", "schedule": OVERDUE_SWEEP_SECONDS},
+    # Case events folded into the evaluation rollups (idempotent catch-up from a cursor).
+    "evaluation-catch-up": {
+        "task": "evaluation.tasks.catch_up_rollups",
+        "schedule": EVALUATION_CATCH_UP_SECONDS,
+    },
     # Manual care levels whose expiry has passed fall back to the level the tags give.
     "residents-expire-overrides": {
         "task": "residents.tasks.expire_care_overrides",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("", include("grids.urls")),
+    path("evaluation/", include("evaluation.urls")),
     path("", include("reports.urls")),
     # The service worker must be served from the root to control the /m/ pages.
     path("sw.js", phone_views.service_worker, name="service_worker"),

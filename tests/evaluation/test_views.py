@@ -1,0 +1,172 @@
+"""The statistics pages, drill-down, leader's screen and sheets: who sees what, and the
+figures a user reads."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from accounts.models import User
+from evaluation.rollup import rollups_catch_up
+from grids.models import Department
+from tests.conftest import City
+from tests.evaluation.conftest import March
+
+pytestmark = pytest.mark.django_db
+
+MARCH = {"period": "month", "date": "2025-03-01"}
+
+
+@pytest.fixture
+def month(march: Callable[..., March]) -> March:
+    m = march()
+    rollups_catch_up(settle=timedelta(0))
+    return m
+
+
+def _client(user: User) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_it_shows_a_leader_the_streets_of_their_district_with_rates(
+    month: March, leader: User, city: City
+) -> None:
+    response = _client(leader).get(reverse("evaluation:stats"), {**MARCH, "by": "region"})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "万兴街道" in body
+    assert "72.7" in body  # 按期结案率 16 / 22
+    assert "新兴街道" not in body  # another district
+
+
+def test_it_drills_down_from_a_figure_to_the_cases_behind_it(
+    month: March, street_staff: User, city: City
+) -> None:
+    response = _client(street_staff).get(
+        reverse("evaluation:cases"), {**MARCH, "metric": "closed", "region": city.street.pk}
+    )
+
+    assert response.status_code == 200
+    numbers = {c.number for c, _url in response.context["rows"]}
+    expected = {c.number for k in "L1 A B C D E F G M N".split() for c in month.cases[k]}
+    assert numbers == expected
+    assert response.context["page"].paginator.count == 20
+
+
+def test_it_drills_down_to_first_dispatches_only(month: March, street_staff: User) -> None:
+    response = _client(street_staff).get(
+        reverse("evaluation:cases"), {**MARCH, "metric": "dispatched"}
+    )
+
+    assert response.context["page"].paginator.count == 22
+
+
+def test_it_gives_404_for_a_region_outside_the_viewers_scope(
+    month: March, other_street_staff: User, city: City
+) -> None:
+    stats = _client(other_street_staff).get(
+        reverse("evaluation:stats"), {**MARCH, "region": city.street.pk}
+    )
+    cases = _client(other_street_staff).get(
+        reverse("evaluation:cases"), {**MARCH, "metric": "closed", "region": city.street.pk}
+    )
+
+    assert (stats.status_code, cases.status_code) == (404, 404)
+
+
+def test_it_refuses_statistics_to_someone_with_no_role(outsider: User) -> None:
+    assert _client(outsider).get(reverse("evaluation:stats")).status_code == 403
+
+
+def test_it_shows_a_grid_worker_only_their_own_scores(
+    month: March, worker: User, neighbour_worker: User
+) -> None:
+    response = _client(neighbour_worker).get(reverse("evaluation:stats"), MARCH)
+
+    assert response.context["q"].by == "worker"
+    labels = [row["label"] for row in response.context["rows"] if not row["is_total"]]
+    assert labels == ["李邻"]
+
+
+def test_it_shows_a_department_only_its_own_figures(
+    month: March, handler: User, street_department: Department
+) -> None:
+    response = _client(handler).get(reverse("evaluation:stats"), {**MARCH, "by": "department"})
+
+    labels = [row["label"] for row in response.context["rows"] if not row["is_total"]]
+    assert labels == ["南开区城管委"]
+    denied = _client(handler).get(
+        reverse("evaluation:stats"), {**MARCH, "department": street_department.pk}
+    )
+    assert denied.status_code == 404
+
+
+def test_it_says_in_chinese_when_a_date_range_is_backwards(month: March, leader: User) -> None:
+    response = _client(leader).get(
+        reverse("evaluation:stats"), {"period": "range", "date": "2025-03-31", "end": "2025-03-01"}
+    )
+
+    assert response.status_code == 200
+    assert "结束日期不能早于开始日期" in response.content.decode()
+
+
+def test_it_exports_the_department_sheet_as_xlsx_with_no_live_formula(
+    month: March, leader: User, city: City
+) -> None:
+    Department.objects.filter(pk=city.department.pk).update(name="=HYPERLINK(\"x\")")
+
+    response = _client(leader).get(
+        reverse("evaluation:export"), {**MARCH, "by": "department", "format": "xlsx"}
+    )
+
+    ws = load_workbook(io.BytesIO(response.content)).active
+    assert ws is not None
+    assert "综合评价考核表" in ws["A1"].value
+    assert "2025年3月" in ws["A2"].value
+    assert any("按期结案率 = 按期结案数 ÷ 应结案数" in str(c.value) for c in ws["A"])
+    assert ws.freeze_panes is not None
+    names = [c.value for c in ws["A"]]
+    assert "'=HYPERLINK(\"x\")" in names
+    assert not any(isinstance(v, str) and v.startswith("=") for v in names)
+
+
+def test_it_exports_the_worker_sheet_as_csv(month: March, street_staff: User) -> None:
+    response = _client(street_staff).get(
+        reverse("evaluation:export"), {**MARCH, "by": "worker", "format": "csv"}
+    )
+
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert response["Content-Type"].startswith("text/csv")
+    names = [r[0] for r in rows if r]
+    assert "张鑫" in names and "李邻" in names
+
+
+def test_it_refuses_an_unknown_export_format(leader: User) -> None:
+    response = _client(leader).get(reverse("evaluation:export"), {"format": "pdf"})
+
+    assert response.status_code == 400
+    assert "导出格式只能是 xlsx 或 csv" in response.content.decode()
+
+
+def test_it_serves_the_leaders_screen_and_its_data(month: March, leader: User) -> None:
+    page = _client(leader).get(reverse("evaluation:screen"), MARCH)
+    data = _client(leader).get(reverse("evaluation:screen_json"), MARCH).json()
+
+    assert page.status_code == 200
+    assert b'id="screen-data"' in page.content
+    assert b"<script>" not in page.content  # data only through json_script
+    assert data["kpi"]["reported"] == 28
+    assert data["kpi"]["overdue_open"] == 1
+    assert [o["number"] for o in data["overdue"]] == [month.cases["K"][2].number]
+    assert {v["name"] for v in data["map"]["values"]} == {"万兴街道"}
+    assert len(data["trend"]) == 31
