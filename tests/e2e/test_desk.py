@@ -21,7 +21,7 @@ from accounts.models import User
 from grids.models import Department
 from reports import workflow
 from reports.dispatching import report_route
-from reports.models import Report, RoutingRule, State
+from reports.models import Notification, Report, RoutingRule, State
 from reports.notifications import notify
 from tests.conftest import City
 from tests.e2e.conftest import SCREENSHOTS, axe_violations
@@ -233,6 +233,8 @@ def test_it_draws_the_board_map_overdue_and_notifications_at_both_widths(
         workflow.report_accept(manhole, actor=street_staff), actor=street_staff,
         department=street_department,
     )
+    # Each new case already told the center it waits in its queue; count only this one.
+    Notification.objects.filter(kind="in_queue").delete()
     notify(report_id=tree.pk, kind="overdue", message=f"案件 {tree.number} 已超期（待立案）")
     for page, width in ((center, 1366), (phone_center, 390)):
         _log_in(page, base, "wanxing")

@@ -45,8 +45,9 @@ def test_the_situation_map_runs_in_a_fixed_number_of_queries(
     _fill(place, n)
     c = _client(worker)
     url = reverse("residents:map", args=[city.community.pk])
-    # session, user, assignments, community, buildings, entrances, households, levels
-    with django_assert_num_queries(8):
+    # session, user, assignments, the bell's unread count, community, buildings,
+    # entrances, households, levels
+    with django_assert_num_queries(9):
         response = c.get(url)
     html = response.content.decode()
     assert html.count('class="door lv-') == n
@@ -60,8 +61,9 @@ def test_the_due_page_runs_in_a_fixed_number_of_queries(
 ) -> None:
     _fill(place, n)
     c = _client(worker)
-    # session, user, assignments, households (+entrance, building, level), members
-    with django_assert_num_queries(5):
+    # session, user, assignments, the bell's unread count, households (+entrance,
+    # building, level), members
+    with django_assert_num_queries(6):
         response = c.get(reverse("residents:due"))
     assert response.content.decode().count('class="due-item"') == n
 
