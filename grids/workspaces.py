@@ -76,6 +76,7 @@ _CENTER_PAGES = [
     ("reports:board", pgettext_lazy("nav", "案件总览")),
     ("reports:overdue", pgettext_lazy("nav", "督办与审批")),
     ("residents:index", pgettext_lazy("nav", "民情")),
+    ("evaluation:stats", pgettext_lazy("nav", "统计分析")),
 ]
 WORK_PAGES: dict[str, list[tuple[str, Any]]] = {
     Role.GRID_WORKER: _WORKER_PAGES,
@@ -86,6 +87,8 @@ WORK_PAGES: dict[str, list[tuple[str, Any]]] = {
     Role.LEADER: [
         ("reports:board", pgettext_lazy("nav", "案件总览")),
         ("reports:overdue", pgettext_lazy("nav", "督办")),
+        ("evaluation:stats", pgettext_lazy("nav", "统计分析")),
+        ("evaluation:screen", pgettext_lazy("nav", "领导驾驶舱")),
     ],
     Role.ADMIN: [],
 }
