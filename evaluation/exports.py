@@ -16,7 +16,7 @@ from openpyxl.styles import Alignment, Font
 
 from evaluation.models import ScoreKind
 from evaluation.rates import COUNT_LABELS, RATES_BY_KEY, WORKER_RATES_BY_KEY
-from evaluation.tables import BY_CHOICES, Table
+from evaluation.tables import BY_CHOICES, BY_COLUMNS, Table
 from grids.models import Region
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -39,7 +39,7 @@ def _header(table: Table) -> list[str]:
     rates = _rate_table(table)
     counts = [str(COUNT_LABELS.get(k) or _EXTRA_COUNTS.get(k, k)) for k in table.count_keys]
     return [
-        str(BY_CHOICES[table.by]).removeprefix("按"),
+        str(BY_COLUMNS[table.by]),
         *counts,
         *(f"{rates[k].label}(%)" for k in table.rate_keys),
         _("得分"),
@@ -106,7 +106,7 @@ def xlsx_bytes(table: Table, place: Region | None) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = str(BY_CHOICES[table.by]).removeprefix("按")[:31]
+    ws.title = str(BY_COLUMNS[table.by])[:31]
     preamble = _preamble(table, place)
     for line in preamble:
         ws.append([safe(v) for v in line])

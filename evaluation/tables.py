@@ -37,6 +37,15 @@ BY_CHOICES: dict[str, str | Promise] = {
     "source": gettext_lazy("按来源"),
     "worker": gettext_lazy("按网格员"),
 }
+# The name of the first column of a table (and of its sheet), per grouping.
+BY_COLUMNS: dict[str, str | Promise] = {
+    "region": gettext_lazy("区域"),
+    "street": gettext_lazy("街道"),
+    "department": gettext_lazy("部门"),
+    "category": gettext_lazy("类别"),
+    "source": gettext_lazy("来源"),
+    "worker": gettext_lazy("网格员"),
+}
 # The rates shown as table columns (all of them are in the totals card).
 TABLE_RATES = (
     "valid_rate", "accept_on_time_rate", "handle_on_time_rate", "close_rate",
