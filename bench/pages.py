@@ -97,6 +97,7 @@ def part2_desk() -> None:
     from django.test import Client
     from django.urls import reverse
 
+    from reports import selectors
     from reports.models import Report, ReportEvent
 
     results: dict[str, dict[int, float]] = {}
@@ -122,6 +123,10 @@ def part2_desk() -> None:
                street_cases.filter(state__in=OPEN_STATES).count(), "cases")
         metric(f"dept_open_cases_{label}", Report.objects.filter(
             department__assignments__user=handler, state__in=OPEN_STATES).count(), "cases")
+        # Rows behind each list (a page shows at most 50): the working set the page renders.
+        metric(f"triage_queue_rows_{label}", selectors.triage_queue(staff).count(), "rows")
+        metric(f"board_rows_{label}", selectors.board_cases(staff).count(), "rows")
+        metric(f"inbox_rows_{label}", selectors.inbox_cases(handler).count(), "rows")
         center, dept = Client(SERVER_NAME="localhost"), Client(SERVER_NAME="localhost")
         center.force_login(staff)
         dept.force_login(handler)
