@@ -297,7 +297,11 @@ def calendar_seed(*, years: Iterable[int]) -> SeedResult:
         _seed_year(year, result)
         result.seeded_years.append(year)
     for year in result.unsupported_years:
-        logger.warning("chinese-calendar has no data for %s; it falls back to Monday-Friday", year)
+        logger.warning(
+            "chinese-calendar has no data for %s; the statutory holidays of the `holidays` "
+            "package are used until make-up working days are entered",
+            year,
+        )
     return result
 
 
