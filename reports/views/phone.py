@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -87,40 +88,53 @@ def _filed(request: HttpRequest, report: Report) -> HttpResponse:
     return redirect("reports:mine")
 
 
+def _filing_page(
+    request: HttpRequest,
+    form_class: type[FilingForm] | type[SelfHandledForm],
+    template: str,
+    file_it: Callable[[Any, dict[str, Any]], Report],
+) -> HttpResponse:
+    """GET a fresh form (its idempotency key made with the draft); POST files through the
+    service, or re-renders with the Chinese reason and nothing saved."""
+    user = _worker(request)
+    grids = selectors.filing_grids(user)
+    ctx = {"categories": selectors.categories_for_filing()}
+    if request.method != "POST":
+        form = form_class(grids=grids, initial={"idempotency_key": uuid.uuid4().hex})
+        return render(request, template, {**ctx, "form": form})
+    form = form_class(request.POST, request.FILES, grids=grids)
+    if form.is_valid():
+        try:
+            return _filed(request, file_it(user, form.cleaned_data))
+        except (workflow.WorkflowError, PermissionDenied) as e:
+            form.add_error(None, str(e))
+    return _refused(request, form, template, ctx)
+
+
+def _place(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: d[k] for k in ("grid", "lng", "lat", "building", "entrance", "address")}
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def file(request: HttpRequest) -> HttpResponse:
     """上报问题: photos, place, category, standard, urgency, description."""
-    user = _worker(request)
-    grids = selectors.filing_grids(user)
-    ctx = {"categories": selectors.categories_for_filing()}
-    if request.method != "POST":
-        form = FilingForm(grids=grids, initial={"idempotency_key": uuid.uuid4().hex})
-        return render(request, "reports/phone/file.html", {**ctx, "form": form})
-    form = FilingForm(request.POST, request.FILES, grids=grids)
-    if form.is_valid():
-        d = form.cleaned_data
-        try:
-            report = services.report_file(
-                reporter=user,
-                category=d["category"],
-                standard=d["standard"],
-                urgency=d["urgency"],
-                description=d["description"],
-                idempotency_key=d["idempotency_key"],
-                grid=d["grid"],
-                lng=d["lng"],
-                lat=d["lat"],
-                building=d["building"],
-                entrance=d["entrance"],
-                address=d["address"],
-                photos=d["photos"],
-            )
-            return _filed(request, report)
-        except (workflow.WorkflowError, PermissionDenied) as e:
-            form.add_error(None, str(e))
-    return _refused(request, form, "reports/phone/file.html", ctx)
+    return _filing_page(
+        request,
+        FilingForm,
+        "reports/phone/file.html",
+        lambda user, d: services.report_file(
+            reporter=user,
+            category=d["category"],
+            standard=d["standard"],
+            urgency=d["urgency"],
+            description=d["description"],
+            idempotency_key=d["idempotency_key"],
+            photos=d["photos"],
+            **_place(d),
+        ),
+    )
 
 
 @never_cache
@@ -128,34 +142,20 @@ def file(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def self_handled(request: HttpRequest) -> HttpResponse:
     """自处: fixed on the spot, filed closed with before and after photos."""
-    user = _worker(request)
-    grids = selectors.filing_grids(user)
-    ctx = {"categories": selectors.categories_for_filing()}
-    if request.method != "POST":
-        form = SelfHandledForm(grids=grids, initial={"idempotency_key": uuid.uuid4().hex})
-        return render(request, "reports/phone/self_handled.html", {**ctx, "form": form})
-    form = SelfHandledForm(request.POST, request.FILES, grids=grids)
-    if form.is_valid():
-        d = form.cleaned_data
-        try:
-            report = services.report_file_self_handled(
-                reporter=user,
-                category=d["category"],
-                description=d["description"],
-                idempotency_key=d["idempotency_key"],
-                before_photos=d["before_photos"],
-                after_photos=d["after_photos"],
-                grid=d["grid"],
-                lng=d["lng"],
-                lat=d["lat"],
-                building=d["building"],
-                entrance=d["entrance"],
-                address=d["address"],
-            )
-            return _filed(request, report)
-        except (workflow.WorkflowError, PermissionDenied) as e:
-            form.add_error(None, str(e))
-    return _refused(request, form, "reports/phone/self_handled.html", ctx)
+    return _filing_page(
+        request,
+        SelfHandledForm,
+        "reports/phone/self_handled.html",
+        lambda user, d: services.report_file_self_handled(
+            reporter=user,
+            category=d["category"],
+            description=d["description"],
+            idempotency_key=d["idempotency_key"],
+            before_photos=d["before_photos"],
+            after_photos=d["after_photos"],
+            **_place(d),
+        ),
+    )
 
 
 def _rows(reports: list[Report]) -> list[dict[str, Any]]:
