@@ -53,7 +53,8 @@ def _context(browser: Any, viewport: dict[str, int], *, mobile: bool) -> Iterato
         viewport=viewport, locale="zh-CN", is_mobile=mobile, has_touch=mobile,
         device_scale_factor=2 if mobile else 1,
     )
-    context.set_default_timeout(10_000)
+    # A loaded 2-core CI machine runs two browsers and two servers at once.
+    context.set_default_timeout(20_000)
     page = context.new_page()
     yield page
     context.close()

@@ -65,7 +65,7 @@ def _fill(page: Any) -> None:
     page.get_by_label("问题描述").fill("小区门口垃圾堆放")
 
 
-def _wait_for(check: Callable[[], bool], seconds: float = 10) -> None:
+def _wait_for(check: Callable[[], bool], seconds: float = 30) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if check():
