@@ -152,6 +152,12 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
         "title": _("%(place)s 综合评价") % {"place": region.name if region else _("全部区域")},
         "period": period.label(),
         "rate": {"key": rate_key, "label": str(r.RATES_BY_KEY[rate_key].label)},
+        # Series and tooltip names for the page script, in the reader's language.
+        "labels": {
+            "reported": _("上报"),
+            "closed": _("结案"),
+            "close_on_time_rate": str(r.RATES_BY_KEY["close_on_time_rate"].label),
+        },
         "kpi": {
             "today_new": today_totals["reported"], "today_closed": today_totals["closed"],
             "overdue_open": overdue_open.count(),

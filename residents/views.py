@@ -102,7 +102,10 @@ def situation_map(request: HttpRequest, pk: int) -> HttpResponse:
     colors = {lv.rank: lv.color for lv in levels}
     points = [
         {"id": b.id, "name": b.name, "lng": b.lng, "lat": b.lat, "households": b.households,
-         "party": b.party, "color": colors.get(b.darkest or 0, "#9e9e9e"), "rank": b.darkest}
+         "party": b.party, "color": colors.get(b.darkest or 0, "#9e9e9e"), "rank": b.darkest,
+         # The hover text, in the reader's language (the script puts it in as text).
+         "summary": _("%(name)s · %(n)s 户") % {"name": b.name, "n": b.households}
+         + (_(" · 党员户 %(n)s") % {"n": b.party} if b.party else "")}
         for b in blocks
     ]
     return render(request, "residents/map.html", {

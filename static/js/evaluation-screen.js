@@ -62,7 +62,7 @@
         formatter: function (p) {
           var v = p.data && p.data.value !== null && p.data.value !== undefined ? p.data.value.toFixed(1) + "%" : "—";
           var n = p.data ? p.data.reported : 0;
-          return p.name + "\n" + d.rate.label + "：" + v + "\n上报：" + n;
+          return p.name + "\n" + d.rate.label + "：" + v + "\n" + d.labels.reported + "：" + n;
         }
       },
       visualMap: {
@@ -92,9 +92,9 @@
         { type: "value", max: 100, axisLabel: { color: "#b9cbe6", formatter: "{value}%" }, splitLine: { show: false } }
       ],
       series: [
-        { name: "上报", type: "line", smooth: true, data: d.trend.map(function (t) { return t.reported; }) },
-        { name: "结案", type: "line", smooth: true, data: d.trend.map(function (t) { return t.closed; }) },
-        { name: "按期结案率", type: "line", yAxisIndex: 1, connectNulls: true, data: d.trend.map(function (t) { return t.close_on_time_rate; }) }
+        { name: d.labels.reported, type: "line", smooth: true, data: d.trend.map(function (t) { return t.reported; }) },
+        { name: d.labels.closed, type: "line", smooth: true, data: d.trend.map(function (t) { return t.closed; }) },
+        { name: d.labels.close_on_time_rate, type: "line", yAxisIndex: 1, connectNulls: true, data: d.trend.map(function (t) { return t.close_on_time_rate; }) }
       ]
     }, true);
   }

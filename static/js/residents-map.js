@@ -16,8 +16,7 @@
   function label(p) {
     // Few buildings: a short permanent label; many: the details on hover/tap.
     var span = document.createElement("span");
-    span.textContent = named ? p.name :
-      p.name + " · " + p.households + " 户" + (p.party ? " · 党员户 " + p.party : "");
+    span.textContent = named ? p.name : p.summary;
     return span;
   }
   var bounds = [];
