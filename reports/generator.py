@@ -338,6 +338,21 @@ _SOURCES = [Source.GRID_WORKER] * 14 + [Source.RESIDENT, Source.HOTLINE, Source.
                                          Source.INSPECTION, Source.LEADER]
 _DESCRIPTIONS = ["楼顶长出小树", "路灯倾斜", "雨水井堵塞", "绿地被开垦种菜", "垃圾暴露堆放",
                  "井盖缺失", "占道经营", "违规张贴小广告", "共享单车乱停放", "楼道堆物"]
+def open_share(age: timedelta) -> float:
+    """The share of cases of this age (at the present) whose history stops while open.
+
+    Most recent cases are still being worked on; a few older ones are stuck (suspended,
+    disputed, waiting for money); a case over a year old has been settled. So the open
+    workload depends on the filing rate, not on how many years of history lie behind it:
+    a city with ten years of cases has about as many open cases as one with a year.
+    """
+    if age < timedelta(days=30):
+        return 0.41
+    if age < timedelta(days=365):
+        return 0.02
+    return 0.0
+
+
 _OPEN_STOPS = [State.REPORTED, State.ACCEPTED, State.TRANSFERRED, State.DISPATCHED,
                State.ACKNOWLEDGED, State.HANDLED, State.VERIFIED]
 
@@ -432,14 +447,13 @@ class CaseMaker:
 
     def _target(self, created: datetime) -> str:
         r = self.rng.random()
-        recent = (self.end - created) < timedelta(days=30)
         if r < 0.07:
             return "self_handled"
         if r < 0.11:
             return State.REJECTED
         if r < 0.14:
             return State.MERGED
-        if r < (0.55 if recent else 0.16):
+        if r < 0.14 + open_share(self.end - created):
             return _OPEN_STOPS[int(self.rng.random() * len(_OPEN_STOPS))]
         return State.CLOSED
 
@@ -774,14 +788,16 @@ def _reset_sequences(models_: list[type[models.Model]]) -> None:
 #
 # A shape is drawn at a fixed age (time before ``end``) and serves only cases at least that
 # old, shifted earlier: a history truncated by the present stays truncated before it.
-# Ages: one bucket per hour over the last 30 days, one per day up to 120 days, then one
-# bucket for everything older (histories are complete by then).
+# Ages: one bucket per hour over the last 30 days, one per day up to 120 days, one for
+# 120 days to a year (histories are complete by then, a few stuck open), and one for
+# everything older (settled: see ``open_share``).
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
 RECENT_BUCKETS = 30 * 24  # hourly, up to 30 days
 MID_BUCKETS = 90  # daily, 30..120 days
 OLD_BUCKET = RECENT_BUCKETS + MID_BUCKETS
+YEAR_BUCKET = OLD_BUCKET + 1
 SHAPES_RECENT = 4
 SHAPES_MID = 8
 SHAPES_OLD = 2000
@@ -805,7 +821,9 @@ def _bucket_age_us(bucket: int) -> int:
         return bucket * HOUR_US
     if bucket < OLD_BUCKET:
         return 30 * DAY_US + (bucket - RECENT_BUCKETS) * DAY_US
-    return 120 * DAY_US
+    if bucket == OLD_BUCKET:
+        return 120 * DAY_US
+    return 365 * DAY_US
 
 
 def _us(delta: timedelta) -> int:
@@ -901,8 +919,9 @@ def _copy_rows(cursor: Any, table: str, rows: Iterable[Sequence[Any]]) -> None:
 
 
 def _load_shapes(cursor: Any, world: World, rng: random.Random, end: datetime,
-                 days: int) -> None:
-    """Draw the shapes of every age bucket a case can fall in, into temp tables."""
+                 days: int, before_us: int) -> None:
+    """Draw the shapes of every age bucket a case can fall in, into temp tables (cases
+    are created between ``before_us + days`` and ``before_us`` before ``end``)."""
     by_attname = {f.attname: f for f in Report._meta.concrete_fields}
     _temp_table(cursor, "gen_shape", [("shape", "int"), ("n_events", "int")] + [
         (connection.ops.quote_name(str(by_attname[c].column)), _sql_type(by_attname[c]))
@@ -931,10 +950,12 @@ def _load_shapes(cursor: Any, world: World, rng: random.Random, end: datetime,
     photos: list[tuple[Any, ...]] = []
     requests: list[tuple[Any, ...]] = []
     buckets: list[tuple[int, int, int]] = []
-    for bucket in range(OLD_BUCKET + 1):
+    for bucket in range(YEAR_BUCKET + 1):
         age = _bucket_age_us(bucket)
-        if age >= span_us:
+        if age >= before_us + span_us:
             break  # no case is this old
+        if bucket < YEAR_BUCKET and _bucket_age_us(bucket + 1) <= before_us:
+            continue  # no case is this young
         n = (SHAPES_RECENT if bucket < RECENT_BUCKETS else
              SHAPES_MID if bucket < OLD_BUCKET else SHAPES_OLD)
         first = len(shapes)
@@ -994,18 +1015,19 @@ class _Timed:
 
 
 def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: datetime,
-                     rng: random.Random) -> int:
+                     before_days: int, rng: random.Random) -> int:
     """Write ``count`` cases on PostgreSQL; returns the number of events written."""
     first_report = _next_id(Report)
     first_event = _next_id(ReportEvent)
     span_us = days * DAY_US
-    start = end - timedelta(days=days)
+    before_us = before_days * DAY_US
+    start = end - timedelta(days=before_days + days)
     hash_seed = seed * 16
     with connection.cursor() as raw:
         cursor = _Timed(raw)
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        _load_shapes(cursor, world, rng, end, days)
+        _load_shapes(cursor, world, rng, end, days, before_us)
         _load_grids(cursor, world)
         cursor.execute("DROP TABLE IF EXISTS gen_case, gen_seq, gen_case2")
         # Case ordinal g: its creation time (increasing with g), age bucket, shape and grid.
@@ -1014,6 +1036,7 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
             return (f"((hashint8extended(g, {hash_seed + k}) & 2147483647)::float8 "
                     "/ 2147483648.0)")
 
+        age = f"({before_us} + {span_us} - cu)"  # at ``end``, in µs
         cursor.execute(f"""
             CREATE TEMP TABLE gen_case ON COMMIT DROP AS
             WITH t AS (
@@ -1023,11 +1046,12 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
                 FROM generate_series(1, {count}) AS g
             ), b AS (
                 SELECT t.*, %(start)s::timestamptz + cu * interval '1 microsecond' AS created,
-                       CASE WHEN {span_us} - cu < {30 * DAY_US}
-                            THEN ({span_us} - cu) / {HOUR_US}
-                            WHEN {span_us} - cu < {120 * DAY_US}
-                            THEN {RECENT_BUCKETS} + ({span_us} - cu - {30 * DAY_US}) / {DAY_US}
-                            ELSE {OLD_BUCKET} END AS bucket
+                       CASE WHEN {age} < {30 * DAY_US}
+                            THEN ({age}) / {HOUR_US}
+                            WHEN {age} < {120 * DAY_US}
+                            THEN {RECENT_BUCKETS} + ({age} - {30 * DAY_US}) / {DAY_US}
+                            WHEN {age} < {365 * DAY_US} THEN {OLD_BUCKET}
+                            ELSE {YEAR_BUCKET} END AS bucket
                 FROM t
             ), s AS (
                 SELECT b.g, b.id, b.created, b.u_lng, b.u_lat,
@@ -1162,9 +1186,12 @@ def generate_cases(
     force: bool = False,
     shape: TreeShape | None = None,
     end: datetime | None = None,
+    before_days: int = 0,
 ) -> Result:
-    """Fill the database with ``count`` cases over the ``days`` before ``end`` (default:
-    the start of today, local time, so two runs on the same day write the same rows)."""
+    """Fill the database with ``count`` cases over ``days`` days ending ``before_days``
+    before ``end`` (default: the start of today, local time, so two runs on the same day
+    write the same rows). Histories run on up to ``end``: with ``before_days``, a run adds
+    older history behind an earlier run's recent year without adding to its workload."""
     if not force:
         problem = real_data_present()
         if problem:
@@ -1203,19 +1230,20 @@ def generate_cases(
             rebuild = []
         if pg:
             events = _write_cases_sql(world, count=count, days=days, seed=seed, end=end,
-                                      rng=rng)
+                                      before_days=before_days, rng=rng)
         else:
-            events = _write_cases_python(world, count=count, days=days, end=end, rng=rng)
+            events = _write_cases_python(world, count=count, days=days, end=end,
+                                         before_days=before_days, rng=rng)
         _create_indexes(rebuild)
         _reset_sequences([Report, ReportEvent, ReportPhoto, TimeRequest])
     return Result(count, events, created, time.perf_counter() - started, world_seconds)
 
 
 def _write_cases_python(world: World, *, count: int, days: int, end: datetime,
-                        rng: random.Random) -> int:
+                        before_days: int, rng: random.Random) -> int:
     """Write ``count`` cases one by one (SQLite and other databases); returns the events."""
     span = days * 86400
-    start = end - timedelta(days=days)
+    start = end - timedelta(days=before_days + days)
     moments = sorted(rng.random() * span for _ in range(count))
     events = 0
     first_report = _next_id(Report)

@@ -498,6 +498,9 @@ class Report(models.Model):
             models.Index(
                 fields=["reporter", "-created_at", "-id"], name="reports_reporter_created"
             ),
+            # … and those of them still open (the board and the triage queue add a center
+            # staff's own filings, e.g. hotline cases: years of them, a few dozen open).
+            models.Index(fields=["reporter", "state"], name="reports_reporter_state"),
             # A state filter on everyone's list.
             models.Index(fields=["state", "-created_at", "-id"], name="reports_state_created"),
         ]

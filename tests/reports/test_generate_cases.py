@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
+from datetime import timedelta
 from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import User
 from grids.models import Level, Region, Role
@@ -156,6 +158,37 @@ def test_a_second_run_adds_cases_with_new_numbers(generated: str) -> None:
     numbers = list(Report.objects.values_list("number", flat=True))
     assert len(numbers) == 400
     assert len(set(numbers)) == 400
+
+
+def test_older_history_added_behind_a_year_adds_no_open_work(generated: str) -> None:
+    open_before = Report.objects.filter(state__in=OPEN_STATES).count()
+    newest_before = Report.objects.latest("created_at").created_at
+
+    generate("--days", "900", "--before-days", "400", seed=9, count=600)
+
+    older = Report.objects.filter(created_at__lt=newest_before - timedelta(days=380))
+    assert older.count() == 600
+    assert older.filter(created_at__gt=timezone.now() - timedelta(days=400)).count() == 0
+    # Histories older than a year are settled; the open workload is the recent one.
+    assert not older.filter(state__in=OPEN_STATES).exists()
+    assert Report.objects.filter(state__in=OPEN_STATES).count() == open_before > 0
+    assert set(older.values_list("state", flat=True)) == {
+        State.CLOSED, State.REJECTED, State.MERGED}
+
+
+def test_a_year_old_history_still_has_a_few_stuck_cases(db: None) -> None:
+    generate("--days", "300", "--before-days", "40", count=1500)
+
+    stuck = Report.objects.filter(state__in=OPEN_STATES).count()
+
+    # About 2 % of cases between 30 days and a year old are stuck open, none younger exist.
+    assert 10 <= stuck <= 60
+
+
+def test_before_days_must_not_be_negative(db: None) -> None:
+    with pytest.raises(CommandError, match="不能为负数"):
+        generate("--before-days", "-1")
+    assert not Report.objects.exists()
 
 
 def test_it_refuses_a_database_with_real_users(db: None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.http import Http404
 
 from accounts.models import User
@@ -10,6 +11,7 @@ from grids.models import Department
 from reports import workflow
 from reports.models import Report
 from reports.selectors import (
+    board_cases,
     get_report_for_user,
     merge_candidates,
     merge_candidates_for,
@@ -112,3 +114,19 @@ def test_it_offers_each_triage_row_a_prefix_of_its_merge_candidates_in_one_query
     for r in rows:
         expected = [c.pk for c in merge_candidates(r)][:3]
         assert [c.pk for c in batched[r.pk]] == expected and expected
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
+def test_the_board_reaches_a_centers_own_filings_by_their_open_state(
+    street_staff: User, report: Report
+) -> None:
+    # Center staff file every hotline case themselves: years of them, a few dozen open.
+    # The board must not read all of them to find the open ones.
+    sql, params = board_cases(street_staff).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = [row[-1] for row in cursor.fetchall()]
+
+    reporter_steps = [step for step in plan if "reporter_id" in step]
+    assert reporter_steps, plan
+    assert all("reporter_id=? AND state=?" in step for step in reporter_steps), plan

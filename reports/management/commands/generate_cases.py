@@ -19,6 +19,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--count", type=int, required=True, help=_("案件数"))
         parser.add_argument("--days", type=int, default=365, help=_("分布在最近多少天"))
+        parser.add_argument(
+            "--before-days", type=int, default=0,
+            help=_("案件创建时间截止于多少天前（其流转仍延续到今天），用于在已有数据之前补充历史"),
+        )
         parser.add_argument("--seed", type=int, default=1, help=_("随机种子（同种子同数据）"))
         parser.add_argument("--force", action="store_true", help=_("库中已有真实数据也写入"))
         # The tree's shape when none is loaded: children per node at each level.
@@ -30,6 +34,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["count"] < 1 or options["days"] < 1:
             raise CommandError(_("--count 与 --days 须为正整数"))
+        if options["before_days"] < 0:
+            raise CommandError(_("--before-days 不能为负数"))
         shape = TreeShape(
             districts=options["districts"],
             streets=options["streets"],
@@ -45,6 +51,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 force=options["force"],
                 shape=shape,
+                before_days=options["before_days"],
             )
         except GenerationRefused as e:
             raise CommandError(str(e)) from e
