@@ -14,13 +14,23 @@ from django.utils.translation import gettext as _
 from shapely.geometry import mapping, shape
 
 from evaluation import rates as r
+from evaluation.models import (
+    TREND_COUNTERS,
+    DailyStreetRollup,
+    MonthlyCategoryRollup,
+    MonthlyGridRollup,
+)
 from evaluation.selectors import (
     LEVEL_COLUMN,
     EvalScope,
+    Period,
     child_column,
     grouped,
     period_for,
     rollups_for,
+    screen_rollup,
+    sums_by,
+    top_by_reported,
     totals,
 )
 from grids.models import Level, Region
@@ -72,10 +82,16 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
     period = q.period
     rate_key = q.rate if getattr(q, "rate", None) in MAP_RATES else MAP_RATES[0]
     today = period_for("day", timezone.localdate())
+    # The daily rollup, for what the screen's own tables cannot answer (screen_rollup).
     base = rollups_for(scope, period, region=region, group="day")
     now_totals = totals(rollups_for(scope, period, region=region))
     prev_totals = totals(rollups_for(scope, period.previous(), region=region))
-    today_totals = totals(rollups_for(scope, today, region=region))
+    street_days = screen_rollup(DailyStreetRollup, scope, today, region=region)
+    today_totals = (
+        totals(rollups_for(scope, today, region=region)) if street_days is None
+        else {"reported": 0, "closed": 0,
+              **sums_by(street_days, "day", ("reported", "closed")).get(today.start, {})}
+    )
     visible = _in_region(reports_visible_to(user), region)
     overdue_open = visible.filter(state__in=OPEN_STATES, is_overdue=True)
 
@@ -99,7 +115,12 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
 
     # Trend: per day of the period (at most the last 92 days of it).
     trend_start = max(period.start, period.end - timedelta(days=91))
-    days = grouped(base.filter(day__gte=trend_start), "day")
+    trend_period = Period(period.kind, trend_start, period.end)
+    street_days = screen_rollup(DailyStreetRollup, scope, trend_period, region=region)
+    days = (
+        grouped(base.filter(day__gte=trend_start), "day") if street_days is None
+        else sums_by(street_days, "day", TREND_COUNTERS)
+    )
     trend = []
     day = trend_start
     while day <= period.end:
@@ -110,7 +131,8 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
                       "close_on_time_rate": float(rate) if rate is not None else None})
         day += timedelta(days=1)
 
-    by_minor = grouped(base, "category_id")
+    categories = screen_rollup(MonthlyCategoryRollup, scope, period, region=region)
+    by_minor = sums_by(base if categories is None else categories, "category_id", ("reported",))
     majors: dict[str, int] = {}
     for minor in Category.objects.filter(pk__in=list(by_minor)).select_related("parent"):
         name = minor.parent.name if minor.parent else minor.name
@@ -119,7 +141,9 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
         {"name": name, "reported": n}
         for name, n in sorted(majors.items(), key=lambda x: (-x[1], x[0]))[:8]
     ]
-    grids = grouped(base, "grid_id")
+    # The grids with the most reports (ties at the 8th kept, then broken by name).
+    grid_rows = screen_rollup(MonthlyGridRollup, scope, period, region=region)
+    grids = top_by_reported(base if grid_rows is None else grid_rows, "grid_id", 8)
     grid_names = dict(Region.objects.filter(pk__in=list(grids)).values_list("pk", "name"))
     hot_spots = sorted(
         ({"name": grid_names.get(k, "—"), "reported": v.get("reported", 0),

@@ -13,19 +13,22 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models.functions import Rank
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evaluation.models import (
     COUNTERS,
+    ROLLUP_FIELDS,
     WORKER_COUNTERS,
     DailyRollup,
+    DailyStreetRollup,
+    MonthlyGridRollup,
     MonthlyRollup,
     WorkerDailyRollup,
 )
-from evaluation.rollup import ROLLUP_FIELDS
 from grids.models import Department, Level, Region, Role
 from grids.selectors import region_contains, scope_for
 from reports.models import Category, EventKind, Report, ReportEvent, State
@@ -231,6 +234,53 @@ def rollups_for(
     if source:
         qs = qs.filter(source=source)
     return qs
+
+
+def screen_rollup(
+    model: Any, scope: EvalScope, period: Period, *, region: Region | None = None
+) -> QuerySet[Any] | None:
+    """The rows of one of the leader's screen's own tables (DailyStreetRollup,
+    MonthlyCategoryRollup, MonthlyGridRollup) behind a figure, within the viewer's scope;
+    None when the table cannot answer: a department's own scope (the tables have no
+    department), a place finer than the table, or part of a month for a monthly table.
+    The caller then reads the daily rollup (same figures, more rows)."""
+    finest = Level.GRID if model is MonthlyGridRollup else Level.STREET
+    if model is not DailyStreetRollup and not whole_months(period):
+        return None
+    if not scope.everything and (scope.departments or not scope.regions):
+        return None
+    places = [*scope.regions, *([region] if region is not None else [])]
+    if any(r.level > finest for r in places):
+        return None
+    qs = model.objects.filter(day__gte=period.start, day__lte=period.end)
+    if not scope.everything:
+        qs = qs.filter(reduce(or_, [region_q(r) for r in scope.regions]))
+    if region is not None:
+        qs = qs.filter(region_q(region))
+    return qs
+
+
+def sums_by(qs: QuerySet[Any], column: str, fields: tuple[str, ...]) -> dict[Any, dict[str, int]]:
+    """``fields`` summed per value of ``column`` (one GROUP BY query)."""
+    out: dict[Any, dict[str, int]] = {}
+    for row in qs.order_by().values(column).annotate(**{f: Sum(f) for f in fields}):
+        key = row.pop(column)
+        out[key] = {k: int(v or 0) for k, v in row.items()}
+    return out
+
+
+def top_by_reported(qs: QuerySet[Any], column: str, n: int) -> dict[Any, dict[str, int]]:
+    """Reports and overdue stages per value of ``column``, for the values whose report
+    count is among the n highest (ties at the n-th included, so the caller can break them
+    by name); one query, whatever the number of values."""
+    ranked = (
+        qs.order_by().values(column)
+        .annotate(reported=Sum("reported"), overdue=Sum("overdue"))
+        .annotate(rank=Window(Rank(), order_by=F("reported").desc()))
+        .filter(rank__lte=n)
+    )
+    return {row[column]: {"reported": int(row["reported"] or 0),
+                          "overdue": int(row["overdue"] or 0)} for row in ranked}
 
 
 _SUMS = {f: Sum(f) for f in ROLLUP_FIELDS}

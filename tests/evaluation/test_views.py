@@ -14,6 +14,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from accounts.models import User
+from evaluation.forms import StatsForm
 from evaluation.rollup import rollups_catch_up
 from grids.models import Department
 from tests.conftest import City
@@ -170,3 +171,52 @@ def test_it_serves_the_leaders_screen_and_its_data(month: March, leader: User) -
     assert [o["number"] for o in data["overdue"]] == [month.cases["K"][2].number]
     assert {v["name"] for v in data["map"]["values"]} == {"万兴街道"}
     assert len(data["trend"]) == 31
+
+
+def test_it_shows_the_screens_trend_categories_and_hot_spots_of_the_month(
+    month: March, leader: User
+) -> None:
+    data = _client(leader).get(reverse("evaluation:screen_json"), MARCH).json()
+
+    trend = {d["day"]: d for d in data["trend"]}
+    # 3 March: ten clean cases filed (A), the February case closed (L1); 4 March: A closed.
+    assert (trend["2025-03-03"]["reported"], trend["2025-03-03"]["closed"]) == (10, 1)
+    assert (trend["2025-03-04"]["reported"], trend["2025-03-04"]["closed"]) == (0, 10)
+    assert sum(d["reported"] for d in data["trend"]) == 28
+    assert sum(d["closed"] for d in data["trend"]) == 20  # L2 closes on 1 April
+    # 26 roof trees (房屋安全) and the two self-handled garbage reports (市容环境).
+    assert data["categories"] == [{"name": "房屋安全", "reported": 26},
+                                  {"name": "市容环境", "reported": 2}]
+    # N was filed in the neighbouring grid; K[2] went overdue in 第六网格.
+    assert data["hot_spots"] == [{"name": "第六网格", "reported": 27, "overdue": 1},
+                                 {"name": "第五网格", "reported": 1, "overdue": 0}]
+    # the clock stands at 1 April 10:10: L2 was closed today.
+    assert (data["kpi"]["today_new"], data["kpi"]["today_closed"]) == (0, 1)
+
+
+def test_it_gives_the_screen_the_same_figures_from_its_own_tables_as_from_the_daily_rows(
+    month: March, leader: User, city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evaluation import screen, selectors
+
+    scope = selectors.evaluation_scope(leader)
+    q = StatsForm({**MARCH, "region": city.street.pk}, scope=scope).query()
+    fast = screen.screen_data(leader, scope, q)
+    monkeypatch.setattr(screen, "screen_rollup", lambda *a, **kw: None)  # daily rows only
+
+    slow = screen.screen_data(leader, scope, q)
+
+    assert {k: v for k, v in fast.items() if k != "updated"} == {
+        k: v for k, v in slow.items() if k != "updated"
+    }
+    assert fast["hot_spots"][0]["reported"] == 27
+
+
+def test_it_reads_the_screen_from_the_daily_rows_for_a_department(
+    month: March, handler: User
+) -> None:
+    # A department's own scope: the screen's tables have no department column.
+    data = _client(handler).get(reverse("evaluation:screen_json"), MARCH).json()
+
+    assert data["kpi"]["closed"] == 1  # M, closed at the district department
+    assert sum(d["closed"] for d in data["trend"]) == 1
