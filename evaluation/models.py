@@ -243,6 +243,10 @@ class MonthlyGridRollup(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["day", "grid_id"], name="evaluation_grid_month_key")
         ]
+        indexes = [
+            # a month's grids with the most reports (the screen's hot spots).
+            models.Index(fields=["day", "-reported"], name="evaluation_gridmonth_top"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day:%Y-%m} {self.grid_id}"

@@ -31,6 +31,7 @@ from evaluation.selectors import (
     screen_rollup,
     sums_by,
     top_by_reported,
+    top_grids_of_month,
     totals,
 )
 from grids.models import Level, Region
@@ -73,6 +74,10 @@ def _in_region(qs: QuerySet[Report], region: Region | None) -> QuerySet[Report]:
     if region is None:
         return qs
     if region.level == Level.CITY:
+        if not Region.objects.filter(level=Level.CITY).exclude(pk=region.pk).exists():
+            # The only city: every case is in it, and the counts below stay index-only
+            # (a join to the districts made them read every overdue case's row).
+            return qs
         return qs.filter(district__parent_id=region.pk)
     return qs.filter(**{f"{LEVEL_COLUMN[region.level]}_id": region.pk})
 
@@ -143,7 +148,12 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
     ]
     # The grids with the most reports (ties at the 8th kept, then broken by name).
     grid_rows = screen_rollup(MonthlyGridRollup, scope, period, region=region)
-    grids = top_by_reported(base if grid_rows is None else grid_rows, "grid_id", 8)
+    one_month = period.start.replace(day=1) == period.end.replace(day=1)
+    grids = (
+        top_by_reported(base, "grid_id", 8) if grid_rows is None
+        else top_grids_of_month(grid_rows, 8) if one_month
+        else top_by_reported(grid_rows, "grid_id", 8)
+    )
     grid_names = dict(Region.objects.filter(pk__in=list(grids)).values_list("pk", "name"))
     hot_spots = sorted(
         ({"name": grid_names.get(k, "—"), "reported": v.get("reported", 0),
@@ -152,9 +162,10 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
     )[:8]
     start = datetime.combine(period.start, time.min, tzinfo=timezone.get_current_timezone())
     end = start + timedelta(days=period.days)
+    # The period's newest cases, read in the order of the creation-time index.
     heat = list(
         visible.filter(created_at__gte=start, created_at__lt=end, lat__isnull=False)
-        .order_by("-pk").values_list("lat", "lng")[:HEAT_POINTS]
+        .order_by("-created_at", "-pk").values_list("lat", "lng")[:HEAT_POINTS]
     )
     # Ids first, then the 15 rows with their joins: joining before the LIMIT made
     # PostgreSQL join all of a city's overdue cases (44,000 at 1,000,000 cases).

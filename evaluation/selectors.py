@@ -283,6 +283,18 @@ def top_by_reported(qs: QuerySet[Any], column: str, n: int) -> dict[Any, dict[st
                           "overdue": int(row["overdue"] or 0)} for row in ranked}
 
 
+def top_grids_of_month(qs: QuerySet[Any], n: int) -> dict[Any, dict[str, int]]:
+    """``top_by_reported`` for one month of MonthlyGridRollup, where a grid has one row:
+    the n rows with the most reports and every row tied with the n-th, read in the order
+    of the (day, −reported) index — a few rows whatever the city's size."""
+    fields = ("grid_id", "reported", "overdue")
+    rows = list(qs.order_by("-reported").values_list(*fields)[:n])
+    if len(rows) == n:
+        nth = rows[-1][1]
+        rows = [r for r in rows if r[1] > nth] + list(qs.filter(reported=nth).values_list(*fields))
+    return {grid: {"reported": reported, "overdue": overdue} for grid, reported, overdue in rows}
+
+
 _SUMS = {f: Sum(f) for f in ROLLUP_FIELDS}
 
 
