@@ -13,7 +13,7 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Sum, TextField, Window
 from django.db.models.functions import Rank
 from django.http import Http404
 from django.utils import timezone
@@ -295,25 +295,46 @@ def top_grids_of_month(qs: QuerySet[Any], n: int) -> dict[Any, dict[str, int]]:
     return {grid: {"reported": reported, "overdue": overdue} for grid, reported, overdue in rows}
 
 
-_SUMS = {f: Sum(f) for f in ROLLUP_FIELDS}
+class _Sums(Func):
+    """``CAST(COALESCE(SUM(a), 0) AS TEXT) || ',' || …``: the sums of many
+    columns as one text. Django compiles each expression of a query on its own, and
+    89 ``Sum()``s cost ~15 ms a query — more than running it."""
+
+    contains_aggregate = True
+    output_field = TextField()
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        q = connection.ops.quote_name
+        return " || ',' || ".join(
+            # text casts spelled out: resolving ``bigint || text`` took PostgreSQL's
+            # planner ~0.1 ms per column.
+            f"CAST(COALESCE(SUM({table}.{q(f)}), 0) AS TEXT)" for f in self.fields
+        ), []
+
+
+def _ints(fields: tuple[str, ...], text: str | None) -> dict[str, int]:
+    if text is None:
+        return dict.fromkeys(fields, 0)
+    return {f: int(v) for f, v in zip(fields, text.split(","), strict=True)}
 
 
 def totals(qs: QuerySet[Any]) -> dict[str, int]:
-    row = qs.aggregate(**_SUMS)
-    return {k: int(v or 0) for k, v in row.items()}
-
-
-_COUNTER_SUMS = {f: Sum(f) for f in COUNTERS}
+    """Every rollup column summed over the rows (one query)."""
+    return _ints(ROLLUP_FIELDS, qs.order_by().aggregate(s=_Sums(ROLLUP_FIELDS))["s"])
 
 
 def grouped(qs: QuerySet[Any], column: str) -> dict[Any, dict[str, int]]:
     """Counter sums per value of ``column`` (one GROUP BY query; the duration columns are
     left out: only the totals show stage times)."""
-    out: dict[Any, dict[str, int]] = {}
-    for row in qs.order_by().values(column).annotate(**_COUNTER_SUMS):
-        key = row.pop(column)
-        out[key] = {k: int(v or 0) for k, v in row.items()}
-    return out
+    rows = qs.order_by().values(column).annotate(s=_Sums(COUNTERS)).values_list(column, "s")
+    return {key: _ints(COUNTERS, text) for key, text in rows}
 
 
 def child_column(region: Region) -> str:
