@@ -26,6 +26,7 @@ from evaluation.selectors import (
     Period,
     child_column,
     grouped,
+    only_city,
     period_for,
     rollups_for,
     screen_rollup,
@@ -74,7 +75,7 @@ def _in_region(qs: QuerySet[Report], region: Region | None) -> QuerySet[Report]:
     if region is None:
         return qs
     if region.level == Level.CITY:
-        if not Region.objects.filter(level=Level.CITY).exclude(pk=region.pk).exists():
+        if only_city(region):
             # The only city: every case is in it, and the counts below stay index-only
             # (a join to the districts made them read every overdue case's row).
             return qs
@@ -151,7 +152,7 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
     one_month = period.start.replace(day=1) == period.end.replace(day=1)
     grids = (
         top_by_reported(base, "grid_id", 8) if grid_rows is None
-        else top_grids_of_month(grid_rows, 8) if one_month
+        else top_grids_of_month(grid_rows, period.start, 8) if one_month
         else top_by_reported(grid_rows, "grid_id", 8)
     )
     grid_names = dict(Region.objects.filter(pk__in=list(grids)).values_list("pk", "name"))

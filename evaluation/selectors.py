@@ -180,8 +180,23 @@ def get_department_for_scope(scope: EvalScope, pk: Any) -> Department:
 # -- the sums --------------------------------------------------------------------------
 
 
+def only_city(region: Region) -> bool:
+    """Whether ``region`` is a city and the only one (asked once per region object)."""
+    if region.level != Level.CITY:
+        return False
+    known = getattr(region, "_evaluation_only_city", None)
+    if known is None:
+        known = not Region.objects.filter(level=Level.CITY).exclude(pk=region.pk).exists()
+        region._evaluation_only_city = known  # type: ignore[attr-defined]
+    return bool(known)
+
+
 def region_q(region: Region) -> Q:
     if region.level == Level.CITY:
+        if only_city(region):
+            # Every row is in it: no join to the districts, so a table's own index order
+            # (and index-only counts) stay usable. Not an empty Q(), which | would drop.
+            return Q(pk__isnull=False)
         return Q(district_id__in=region.get_children().values("pk"))
     return Q(**{f"{LEVEL_COLUMN[region.level]}_id": region.pk})
 
@@ -283,11 +298,12 @@ def top_by_reported(qs: QuerySet[Any], column: str, n: int) -> dict[Any, dict[st
                           "overdue": int(row["overdue"] or 0)} for row in ranked}
 
 
-def top_grids_of_month(qs: QuerySet[Any], n: int) -> dict[Any, dict[str, int]]:
+def top_grids_of_month(qs: QuerySet[Any], month: date, n: int) -> dict[Any, dict[str, int]]:
     """``top_by_reported`` for one month of MonthlyGridRollup, where a grid has one row:
     the n rows with the most reports and every row tied with the n-th, read in the order
     of the (day, −reported) index — a few rows whatever the city's size."""
     fields = ("grid_id", "reported", "overdue")
+    qs = qs.filter(day=month)  # an equality, so the index gives the order
     rows = list(qs.order_by("-reported").values_list(*fields)[:n])
     if len(rows) == n:
         nth = rows[-1][1]
