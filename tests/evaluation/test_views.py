@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
@@ -15,10 +15,18 @@ from openpyxl import load_workbook
 
 from accounts.models import User
 from evaluation.forms import StatsForm
+from evaluation.models import (
+    DailyRollup,
+    DailyStreetRollup,
+    MonthlyCategoryRollup,
+    MonthlyGridRollup,
+    MonthlyRollup,
+)
 from evaluation.rollup import rollups_catch_up
 from grids.models import Department
 from tests.conftest import City
 from tests.evaluation.conftest import March
+from tests.factories import make_region
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +228,34 @@ def test_it_reads_the_screen_from_the_daily_rows_for_a_department(
 
     assert data["kpi"]["closed"] == 1  # M, closed at the district department
     assert sum(d["closed"] for d in data["trend"]) == 1
+
+
+def test_it_gives_a_city_the_same_figures_whether_or_not_another_city_exists(
+    month: March, admin_user: User, city: City
+) -> None:
+    url = reverse("evaluation:screen_json")
+    alone = _client(admin_user).get(url, {**MARCH, "region": city.city.pk}).json()
+    table_alone = _client(admin_user).get(
+        reverse("evaluation:stats"), {**MARCH, "region": city.city.pk, "by": "street"}
+    ).context["rows"]
+    # A second city with figures of its own in March: now the city must be filtered.
+    other = make_region(make_region(None, "西宁市", "T630100"), "城东区", "T630102")
+    march, kw = date(2025, 3, 1), {"street_id": 999_999, "district_id": other.pk}
+    DailyRollup.objects.create(day=march, grid_id=999_998, community_id=999_997,
+                               category_id=1, source="hotline", reported=100, **kw)
+    MonthlyRollup.objects.create(day=march, reported=100, **kw)
+    DailyStreetRollup.objects.create(day=date(2025, 3, 3), reported=100, **kw)
+    MonthlyCategoryRollup.objects.create(day=march, category_id=1, reported=100, **kw)
+    MonthlyGridRollup.objects.create(day=march, grid_id=999_998, community_id=999_997,
+                                     reported=100, **kw)
+
+    beside = _client(admin_user).get(url, {**MARCH, "region": city.city.pk}).json()
+    table_beside = _client(admin_user).get(
+        reverse("evaluation:stats"), {**MARCH, "region": city.city.pk, "by": "street"}
+    ).context["rows"]
+
+    assert {k: v for k, v in alone.items() if k != "updated"} == {
+        k: v for k, v in beside.items() if k != "updated"
+    }
+    assert alone["kpi"]["reported"] == 28 and alone["kpi"]["overdue_open"] == 1
+    assert [r["html"] for r in table_alone] == [r["html"] for r in table_beside]
