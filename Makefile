@@ -44,7 +44,8 @@ lint: install
 		reports/notifications.py reports/generator.py \
 		residents/selectors.py residents/services.py residents/registers.py residents/crypto.py \
 		residents/identity.py \
-		evaluation/rates.py evaluation/selectors.py evaluation/services.py evaluation/rollup.py
+		evaluation/rates.py evaluation/selectors.py evaluation/services.py evaluation/rollup.py \
+		evaluation/rollup_sql.py
 	DEBUG=0 SECRET_KEY=lint-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ \
 		ALLOWED_HOSTS=example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
 

@@ -1,16 +1,18 @@
 """Evaluation (综合评价) at 10,000 and at 1,000,000 cases on PostgreSQL.
 
-Creates its own database (jzt_h9_bench_eval, dropped at the end unless BENCH_KEEP_DB=1),
-fills it with the case generator (``manage.py generate_cases``: 10,000 cases over 365
-days, then 990,000 more), folds the events into the rollups with ``rebuild_rollups``
-after each (timed: cases per second), runs VACUUM ANALYZE, and prints the p95 over 20
-requests (Django test client as the generator's superuser, after 3 warm-up requests) of
+Creates its own database (BENCH_EVAL_DB, default jzt_h9_bench_eval; dropped at the end
+unless BENCH_KEEP_DB=1), fills it with the case generator (``manage.py generate_cases``:
+10,000 cases over 365 days, then 990,000 more), rebuilds the rollups after each with
+``rollups_rebuild`` (the set-based statement of evaluation/rollup_sql.py on PostgreSQL;
+timed: cases per second, printed as rollup_rebuild_cases_per_s_<size>), runs VACUUM
+ANALYZE on the cases, events and rollup tables, and prints the p95 over 20 requests
+(Django test client as the generator's superuser, after 3 warm-up requests) of
 
 - the city-wide monthly table by street (``/evaluation/?by=street``, last full month),
 - the city-wide monthly table by department (``by=department``),
-- the leader's screen data for the city (``/evaluation/screen.json``),
+- the leader's screen data for the city (``/evaluation/screen.json``, last full month),
 
-at both sizes, and the ratio 1m / 10k (targets: < 300 ms, ratio ≤ 1.5).
+at both sizes, and the ratio large / 10k (targets: < 300 ms, ratio ≤ 1.5).
 BENCH_EVAL_LARGE changes the large size; BENCH_EXPLAIN=1 prints the slowest query's plan;
 BENCH_EVAL_MEASURE_ONLY=1 (with BENCH_KEEP_DB=1) only measures the pages at the size the
 kept database has.
@@ -87,7 +89,9 @@ def vacuum() -> None:
 
     with connection.cursor() as cursor:
         for table in ("reports_report", "reports_reportevent", "evaluation_dailyrollup",
-                      "evaluation_workerdailyrollup"):
+                      "evaluation_monthlyrollup", "evaluation_workerdailyrollup",
+                      "evaluation_dailystreetrollup", "evaluation_monthlycategoryrollup",
+                      "evaluation_monthlygridrollup"):
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 

@@ -8,6 +8,8 @@ docs/evaluation.md for what each counter counts and at which event.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +51,13 @@ HIST_FIELDS: tuple[str, ...] = tuple(
     f"h_{stage}_{i}" for stage in DURATION_STAGES for i in range(len(DURATION_BUCKETS) + 1)
 )
 SECS_FIELDS: tuple[str, ...] = tuple(f"secs_{stage}" for stage in DURATION_STAGES)
+# Every summed column of DailyRollup and MonthlyRollup.
+ROLLUP_FIELDS: tuple[str, ...] = COUNTERS + SECS_FIELDS + HIST_FIELDS
+# The bucket bounds in microseconds: durations are bucketed exactly, in integers, so the
+# Python fold and the SQL rebuild put a case in the same bucket.
+BUCKET_BOUNDS_US: tuple[int, ...] = tuple(
+    int(Decimal(str(hours)) * 3_600_000_000) for hours in DURATION_BUCKETS
+)
 
 
 class Counters(models.Model):
@@ -155,6 +164,92 @@ class MonthlyRollup(Counters):
 
     def __str__(self) -> str:
         return f"{self.day:%Y-%m} {self.street_id}/{self.department_id}"
+
+
+# The counters the leader's screen reads per day (trend, today's figures): reports,
+# closures and what 按期结案率 needs (应结案数 = 立案数 − 挂账数 − 立案后合并数).
+TREND_COUNTERS: tuple[str, ...] = (
+    "reported", "accepted", "closed", "closed_on_time", "suspended", "merged_late",
+)
+
+
+class DailyStreetRollup(models.Model):
+    """TREND_COUNTERS per day × street: the screen's daily trend and today's new / closed
+    read about 300 rows a day for a whole city (the daily rollup has thousands)."""
+
+    day = models.DateField(_("日期"))
+    street_id = models.IntegerField(_("街道"))
+    district_id = models.IntegerField(_("区"))
+    reported = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    closed_on_time = models.PositiveIntegerField(default=0)
+    suspended = models.PositiveIntegerField(default=0)
+    merged_late = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("街道日统计")
+        verbose_name_plural = _("街道日统计")
+        constraints = [
+            # the upsert's conflict target; day first serves a city's or district's days.
+            models.UniqueConstraint(fields=["day", "street_id"], name="evaluation_street_day_key")
+        ]
+        indexes = [
+            # one street's days (a street center's screen).
+            models.Index(fields=["street_id", "day"], name="evaluation_streetday_street"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.street_id}"
+
+
+class MonthlyCategoryRollup(models.Model):
+    """Reports per month × street × category (小类): the screen's top categories."""
+
+    day = models.DateField(_("月份"))  # the first day of the month
+    street_id = models.IntegerField(_("街道"))
+    district_id = models.IntegerField(_("区"))
+    category_id = models.IntegerField(_("类别"))
+    reported = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("类别月统计")
+        verbose_name_plural = _("类别月统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "street_id", "category_id"], name="evaluation_category_month_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m} {self.street_id}/{self.category_id}"
+
+
+class MonthlyGridRollup(models.Model):
+    """Reports and overdue stages per month × grid: the screen's hot spots. A grid has a
+    row for a month whenever the daily rollup has one (even with nothing reported)."""
+
+    day = models.DateField(_("月份"))  # the first day of the month
+    grid_id = models.IntegerField(_("网格"))
+    community_id = models.IntegerField(_("社区"))
+    street_id = models.IntegerField(_("街道"))
+    district_id = models.IntegerField(_("区"))
+    reported = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("网格月统计")
+        verbose_name_plural = _("网格月统计")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "grid_id"], name="evaluation_grid_month_key")
+        ]
+        indexes = [
+            # a month's grids with the most reports (the screen's hot spots).
+            models.Index(fields=["day", "-reported"], name="evaluation_gridmonth_top"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m} {self.grid_id}"
 
 
 WORKER_COUNTERS: tuple[str, ...] = (

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from evaluation.models import DURATION_BUCKETS, DURATION_STAGES
+from evaluation.models import BUCKET_BOUNDS_US, DURATION_BUCKETS, DURATION_STAGES
 
 Counts = Mapping[str, int]
 
@@ -154,6 +154,14 @@ def bucket_of(hours: float) -> int:
         if hours <= bound:
             return i
     return len(DURATION_BUCKETS)
+
+
+def bucket_of_us(us: int) -> int:
+    """The bucket of a duration in microseconds, exactly (bounds are whole seconds)."""
+    for i, bound in enumerate(BUCKET_BOUNDS_US):
+        if us <= bound:
+            return i
+    return len(BUCKET_BOUNDS_US)
 
 
 def stage_hours(counts: Counts) -> dict[str, tuple[Decimal | None, Decimal | None]]:

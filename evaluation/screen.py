@@ -14,13 +14,25 @@ from django.utils.translation import gettext as _
 from shapely.geometry import mapping, shape
 
 from evaluation import rates as r
+from evaluation.models import (
+    TREND_COUNTERS,
+    DailyStreetRollup,
+    MonthlyCategoryRollup,
+    MonthlyGridRollup,
+)
 from evaluation.selectors import (
     LEVEL_COLUMN,
     EvalScope,
+    Period,
     child_column,
     grouped,
+    only_city,
     period_for,
     rollups_for,
+    screen_rollup,
+    sums_by,
+    top_by_reported,
+    top_grids_of_month,
     totals,
 )
 from grids.models import Level, Region
@@ -63,6 +75,10 @@ def _in_region(qs: QuerySet[Report], region: Region | None) -> QuerySet[Report]:
     if region is None:
         return qs
     if region.level == Level.CITY:
+        if only_city(region):
+            # The only city: every case is in it, and the counts below stay index-only
+            # (a join to the districts made them read every overdue case's row).
+            return qs
         return qs.filter(district__parent_id=region.pk)
     return qs.filter(**{f"{LEVEL_COLUMN[region.level]}_id": region.pk})
 
@@ -72,10 +88,16 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
     period = q.period
     rate_key = q.rate if getattr(q, "rate", None) in MAP_RATES else MAP_RATES[0]
     today = period_for("day", timezone.localdate())
+    # The daily rollup, for what the screen's own tables cannot answer (screen_rollup).
     base = rollups_for(scope, period, region=region, group="day")
     now_totals = totals(rollups_for(scope, period, region=region))
     prev_totals = totals(rollups_for(scope, period.previous(), region=region))
-    today_totals = totals(rollups_for(scope, today, region=region))
+    street_days = screen_rollup(DailyStreetRollup, scope, today, region=region)
+    today_totals = (
+        totals(rollups_for(scope, today, region=region)) if street_days is None
+        else {"reported": 0, "closed": 0,
+              **sums_by(street_days, "day", ("reported", "closed")).get(today.start, {})}
+    )
     visible = _in_region(reports_visible_to(user), region)
     overdue_open = visible.filter(state__in=OPEN_STATES, is_overdue=True)
 
@@ -99,7 +121,12 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
 
     # Trend: per day of the period (at most the last 92 days of it).
     trend_start = max(period.start, period.end - timedelta(days=91))
-    days = grouped(base.filter(day__gte=trend_start), "day")
+    trend_period = Period(period.kind, trend_start, period.end)
+    street_days = screen_rollup(DailyStreetRollup, scope, trend_period, region=region)
+    days = (
+        grouped(base.filter(day__gte=trend_start), "day") if street_days is None
+        else sums_by(street_days, "day", TREND_COUNTERS)
+    )
     trend = []
     day = trend_start
     while day <= period.end:
@@ -110,7 +137,8 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
                       "close_on_time_rate": float(rate) if rate is not None else None})
         day += timedelta(days=1)
 
-    by_minor = grouped(base, "category_id")
+    categories = screen_rollup(MonthlyCategoryRollup, scope, period, region=region)
+    by_minor = sums_by(base if categories is None else categories, "category_id", ("reported",))
     majors: dict[str, int] = {}
     for minor in Category.objects.filter(pk__in=list(by_minor)).select_related("parent"):
         name = minor.parent.name if minor.parent else minor.name
@@ -119,7 +147,14 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
         {"name": name, "reported": n}
         for name, n in sorted(majors.items(), key=lambda x: (-x[1], x[0]))[:8]
     ]
-    grids = grouped(base, "grid_id")
+    # The grids with the most reports (ties at the 8th kept, then broken by name).
+    grid_rows = screen_rollup(MonthlyGridRollup, scope, period, region=region)
+    one_month = period.start.replace(day=1) == period.end.replace(day=1)
+    grids = (
+        top_by_reported(base, "grid_id", 8) if grid_rows is None
+        else top_grids_of_month(grid_rows, period.start, 8) if one_month
+        else top_by_reported(grid_rows, "grid_id", 8)
+    )
     grid_names = dict(Region.objects.filter(pk__in=list(grids)).values_list("pk", "name"))
     hot_spots = sorted(
         ({"name": grid_names.get(k, "—"), "reported": v.get("reported", 0),
@@ -128,9 +163,10 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
     )[:8]
     start = datetime.combine(period.start, time.min, tzinfo=timezone.get_current_timezone())
     end = start + timedelta(days=period.days)
+    # The period's newest cases, read in the order of the creation-time index.
     heat = list(
         visible.filter(created_at__gte=start, created_at__lt=end, lat__isnull=False)
-        .order_by("-pk").values_list("lat", "lng")[:HEAT_POINTS]
+        .order_by("-created_at", "-pk").values_list("lat", "lng")[:HEAT_POINTS]
     )
     # Ids first, then the 15 rows with their joins: joining before the LIMIT made
     # PostgreSQL join all of a city's overdue cases (44,000 at 1,000,000 cases).

@@ -13,19 +13,22 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Sum, TextField, Window
+from django.db.models.functions import Rank
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evaluation.models import (
     COUNTERS,
+    ROLLUP_FIELDS,
     WORKER_COUNTERS,
     DailyRollup,
+    DailyStreetRollup,
+    MonthlyGridRollup,
     MonthlyRollup,
     WorkerDailyRollup,
 )
-from evaluation.rollup import ROLLUP_FIELDS
 from grids.models import Department, Level, Region, Role
 from grids.selectors import region_contains, scope_for
 from reports.models import Category, EventKind, Report, ReportEvent, State
@@ -177,8 +180,23 @@ def get_department_for_scope(scope: EvalScope, pk: Any) -> Department:
 # -- the sums --------------------------------------------------------------------------
 
 
+def only_city(region: Region) -> bool:
+    """Whether ``region`` is a city and the only one (asked once per region object)."""
+    if region.level != Level.CITY:
+        return False
+    known = getattr(region, "_evaluation_only_city", None)
+    if known is None:
+        known = not Region.objects.filter(level=Level.CITY).exclude(pk=region.pk).exists()
+        region._evaluation_only_city = known  # type: ignore[attr-defined]
+    return bool(known)
+
+
 def region_q(region: Region) -> Q:
     if region.level == Level.CITY:
+        if only_city(region):
+            # Every row is in it: no join to the districts, so a table's own index order
+            # (and index-only counts) stay usable. Not an empty Q(), which | would drop.
+            return Q(pk__isnull=False)
         return Q(district_id__in=region.get_children().values("pk"))
     return Q(**{f"{LEVEL_COLUMN[region.level]}_id": region.pk})
 
@@ -233,25 +251,106 @@ def rollups_for(
     return qs
 
 
-_SUMS = {f: Sum(f) for f in ROLLUP_FIELDS}
+def screen_rollup(
+    model: Any, scope: EvalScope, period: Period, *, region: Region | None = None
+) -> QuerySet[Any] | None:
+    """The rows of one of the leader's screen's own tables (DailyStreetRollup,
+    MonthlyCategoryRollup, MonthlyGridRollup) behind a figure, within the viewer's scope;
+    None when the table cannot answer: a department's own scope (the tables have no
+    department), a place finer than the table, or part of a month for a monthly table.
+    The caller then reads the daily rollup (same figures, more rows)."""
+    finest = Level.GRID if model is MonthlyGridRollup else Level.STREET
+    if model is not DailyStreetRollup and not whole_months(period):
+        return None
+    if not scope.everything and (scope.departments or not scope.regions):
+        return None
+    places = [*scope.regions, *([region] if region is not None else [])]
+    if any(r.level > finest for r in places):
+        return None
+    qs = model.objects.filter(day__gte=period.start, day__lte=period.end)
+    if not scope.everything:
+        qs = qs.filter(reduce(or_, [region_q(r) for r in scope.regions]))
+    if region is not None:
+        qs = qs.filter(region_q(region))
+    return qs
+
+
+def sums_by(qs: QuerySet[Any], column: str, fields: tuple[str, ...]) -> dict[Any, dict[str, int]]:
+    """``fields`` summed per value of ``column`` (one GROUP BY query)."""
+    out: dict[Any, dict[str, int]] = {}
+    for row in qs.order_by().values(column).annotate(**{f: Sum(f) for f in fields}):
+        key = row.pop(column)
+        out[key] = {k: int(v or 0) for k, v in row.items()}
+    return out
+
+
+def top_by_reported(qs: QuerySet[Any], column: str, n: int) -> dict[Any, dict[str, int]]:
+    """Reports and overdue stages per value of ``column``, for the values whose report
+    count is among the n highest (ties at the n-th included, so the caller can break them
+    by name); one query, whatever the number of values."""
+    ranked = (
+        qs.order_by().values(column)
+        .annotate(reported=Sum("reported"), overdue=Sum("overdue"))
+        .annotate(rank=Window(Rank(), order_by=F("reported").desc()))
+        .filter(rank__lte=n)
+    )
+    return {row[column]: {"reported": int(row["reported"] or 0),
+                          "overdue": int(row["overdue"] or 0)} for row in ranked}
+
+
+def top_grids_of_month(qs: QuerySet[Any], month: date, n: int) -> dict[Any, dict[str, int]]:
+    """``top_by_reported`` for one month of MonthlyGridRollup, where a grid has one row:
+    the n rows with the most reports and every row tied with the n-th, read in the order
+    of the (day, −reported) index — a few rows whatever the city's size."""
+    fields = ("grid_id", "reported", "overdue")
+    qs = qs.filter(day=month)  # an equality, so the index gives the order
+    rows = list(qs.order_by("-reported").values_list(*fields)[:n])
+    if len(rows) == n:
+        nth = rows[-1][1]
+        rows = [r for r in rows if r[1] > nth] + list(qs.filter(reported=nth).values_list(*fields))
+    return {grid: {"reported": reported, "overdue": overdue} for grid, reported, overdue in rows}
+
+
+class _Sums(Func):
+    """``CAST(COALESCE(SUM(a), 0) AS TEXT) || ',' || …``: the sums of many
+    columns as one text. Django compiles each expression of a query on its own, and
+    89 ``Sum()``s cost ~15 ms a query — more than running it."""
+
+    contains_aggregate = True
+    output_field = TextField()
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        q = connection.ops.quote_name
+        return " || ',' || ".join(
+            # text casts spelled out: resolving ``bigint || text`` took PostgreSQL's
+            # planner ~0.1 ms per column.
+            f"CAST(COALESCE(SUM({table}.{q(f)}), 0) AS TEXT)" for f in self.fields
+        ), []
+
+
+def _ints(fields: tuple[str, ...], text: str | None) -> dict[str, int]:
+    if text is None:
+        return dict.fromkeys(fields, 0)
+    return {f: int(v) for f, v in zip(fields, text.split(","), strict=True)}
 
 
 def totals(qs: QuerySet[Any]) -> dict[str, int]:
-    row = qs.aggregate(**_SUMS)
-    return {k: int(v or 0) for k, v in row.items()}
-
-
-_COUNTER_SUMS = {f: Sum(f) for f in COUNTERS}
+    """Every rollup column summed over the rows (one query)."""
+    return _ints(ROLLUP_FIELDS, qs.order_by().aggregate(s=_Sums(ROLLUP_FIELDS))["s"])
 
 
 def grouped(qs: QuerySet[Any], column: str) -> dict[Any, dict[str, int]]:
     """Counter sums per value of ``column`` (one GROUP BY query; the duration columns are
     left out: only the totals show stage times)."""
-    out: dict[Any, dict[str, int]] = {}
-    for row in qs.order_by().values(column).annotate(**_COUNTER_SUMS):
-        key = row.pop(column)
-        out[key] = {k: int(v or 0) for k, v in row.items()}
-    return out
+    rows = qs.order_by().values(column).annotate(s=_Sums(COUNTERS)).values_list(column, "s")
+    return {key: _ints(COUNTERS, text) for key, text in rows}
 
 
 def child_column(region: Region) -> str:

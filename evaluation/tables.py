@@ -60,8 +60,8 @@ class Row:
     key: Any
     label: str
     counts: dict[str, int]
-    rates: dict[str, Decimal | None]
-    prev_rates: dict[str, Decimal | None]
+    rates: dict[str, Decimal | None]  # the shown and the scored rates
+    prev_rates: dict[str, Decimal | None]  # the scored rates
     score: Decimal | None
     prev_score: Decimal | None
     filters: dict[str, Any] = field(default_factory=dict)
@@ -121,9 +121,12 @@ def city_of(region: Region | None) -> Region | None:
 
 def _row(key: Any, label: str, cur: dict[str, int], prev: dict[str, int],
          weights: dict[str, int], table: tuple[r.Rate, ...], filters: dict[str, Any]) -> Row:
+    """One row: the rates shown (TABLE_RATES) and scored now, the scored ones before."""
     by_key = {x.key: x for x in table}
-    now_rates = r.rates(cur, table)
-    prev_rates = r.rates(prev, table)
+    scored = [x for x in table if x.key in weights]
+    shown = [x for x in table if x.key in TABLE_RATES or x.key in weights or table is not r.RATES]
+    now_rates = {x.key: x.value(cur) for x in shown}
+    prev_rates = {x.key: x.value(prev) for x in scored}
     return Row(
         key=key, label=label, counts=cur, rates=now_rates, prev_rates=prev_rates,
         score=r.score(now_rates, weights, by_key), prev_score=r.score(prev_rates, weights, by_key),

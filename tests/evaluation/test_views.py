@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
@@ -14,10 +14,19 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from accounts.models import User
+from evaluation.forms import StatsForm
+from evaluation.models import (
+    DailyRollup,
+    DailyStreetRollup,
+    MonthlyCategoryRollup,
+    MonthlyGridRollup,
+    MonthlyRollup,
+)
 from evaluation.rollup import rollups_catch_up
 from grids.models import Department
 from tests.conftest import City
 from tests.evaluation.conftest import March
+from tests.factories import make_region
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +179,83 @@ def test_it_serves_the_leaders_screen_and_its_data(month: March, leader: User) -
     assert [o["number"] for o in data["overdue"]] == [month.cases["K"][2].number]
     assert {v["name"] for v in data["map"]["values"]} == {"万兴街道"}
     assert len(data["trend"]) == 31
+
+
+def test_it_shows_the_screens_trend_categories_and_hot_spots_of_the_month(
+    month: March, leader: User
+) -> None:
+    data = _client(leader).get(reverse("evaluation:screen_json"), MARCH).json()
+
+    trend = {d["day"]: d for d in data["trend"]}
+    # 3 March: ten clean cases filed (A), the February case closed (L1); 4 March: A closed.
+    assert (trend["2025-03-03"]["reported"], trend["2025-03-03"]["closed"]) == (10, 1)
+    assert (trend["2025-03-04"]["reported"], trend["2025-03-04"]["closed"]) == (0, 10)
+    assert sum(d["reported"] for d in data["trend"]) == 28
+    assert sum(d["closed"] for d in data["trend"]) == 20  # L2 closes on 1 April
+    # 26 roof trees (房屋安全) and the two self-handled garbage reports (市容环境).
+    assert data["categories"] == [{"name": "房屋安全", "reported": 26},
+                                  {"name": "市容环境", "reported": 2}]
+    # N was filed in the neighbouring grid; K[2] went overdue in 第六网格.
+    assert data["hot_spots"] == [{"name": "第六网格", "reported": 27, "overdue": 1},
+                                 {"name": "第五网格", "reported": 1, "overdue": 0}]
+    # the clock stands at 1 April 10:10: L2 was closed today.
+    assert (data["kpi"]["today_new"], data["kpi"]["today_closed"]) == (0, 1)
+
+
+def test_it_gives_the_screen_the_same_figures_from_its_own_tables_as_from_the_daily_rows(
+    month: March, leader: User, city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evaluation import screen, selectors
+
+    scope = selectors.evaluation_scope(leader)
+    q = StatsForm({**MARCH, "region": city.street.pk}, scope=scope).query()
+    fast = screen.screen_data(leader, scope, q)
+    monkeypatch.setattr(screen, "screen_rollup", lambda *a, **kw: None)  # daily rows only
+
+    slow = screen.screen_data(leader, scope, q)
+
+    assert {k: v for k, v in fast.items() if k != "updated"} == {
+        k: v for k, v in slow.items() if k != "updated"
+    }
+    assert fast["hot_spots"][0]["reported"] == 27
+
+
+def test_it_reads_the_screen_from_the_daily_rows_for_a_department(
+    month: March, handler: User
+) -> None:
+    # A department's own scope: the screen's tables have no department column.
+    data = _client(handler).get(reverse("evaluation:screen_json"), MARCH).json()
+
+    assert data["kpi"]["closed"] == 1  # M, closed at the district department
+    assert sum(d["closed"] for d in data["trend"]) == 1
+
+
+def test_it_gives_a_city_the_same_figures_whether_or_not_another_city_exists(
+    month: March, admin_user: User, city: City
+) -> None:
+    url = reverse("evaluation:screen_json")
+    alone = _client(admin_user).get(url, {**MARCH, "region": city.city.pk}).json()
+    table_alone = _client(admin_user).get(
+        reverse("evaluation:stats"), {**MARCH, "region": city.city.pk, "by": "street"}
+    ).context["rows"]
+    # A second city with figures of its own in March: now the city must be filtered.
+    other = make_region(make_region(None, "西宁市", "T630100"), "城东区", "T630102")
+    march, kw = date(2025, 3, 1), {"street_id": 999_999, "district_id": other.pk}
+    DailyRollup.objects.create(day=march, grid_id=999_998, community_id=999_997,
+                               category_id=1, source="hotline", reported=100, **kw)
+    MonthlyRollup.objects.create(day=march, reported=100, **kw)
+    DailyStreetRollup.objects.create(day=date(2025, 3, 3), reported=100, **kw)
+    MonthlyCategoryRollup.objects.create(day=march, category_id=1, reported=100, **kw)
+    MonthlyGridRollup.objects.create(day=march, grid_id=999_998, community_id=999_997,
+                                     reported=100, **kw)
+
+    beside = _client(admin_user).get(url, {**MARCH, "region": city.city.pk}).json()
+    table_beside = _client(admin_user).get(
+        reverse("evaluation:stats"), {**MARCH, "region": city.city.pk, "by": "street"}
+    ).context["rows"]
+
+    assert {k: v for k, v in alone.items() if k != "updated"} == {
+        k: v for k, v in beside.items() if k != "updated"
+    }
+    assert alone["kpi"]["reported"] == 28 and alone["kpi"]["overdue_open"] == 1
+    assert [r["html"] for r in table_alone] == [r["html"] for r in table_beside]
