@@ -803,7 +803,7 @@ _FULL_NUMBER = re.compile(r"^\S+-\d{8}-\d{4,}$")
 # this, every row also carries the street's boundary polygon and fifty unused columns.
 LIST_COLUMNS = (
     "number", "state", "created_at", "suspended", "accept_due", "dispatch_due",
-    "handle_due", "verify_due", "category__name", "category__parent__name", "street__name",
+    "handle_started", "handle_due", "verify_due", "category__name", "category__parent__name", "street__name",
     "street__code",
     "department__name", "standard__limit_amount", "standard__limit_unit",
 )
