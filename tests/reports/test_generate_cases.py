@@ -208,6 +208,24 @@ def test_the_list_selector_shows_the_same_cases_as_the_scope(generated: str) -> 
     assert other.pk in set(reports_listed_for(staff).values_list("pk", flat=True))
 
 
+def test_cases_can_be_put_into_one_street(generated: str) -> None:
+    street = Region.objects.filter(level=Level.STREET).order_by("code").last()
+    before = Report.objects.filter(street=street).count()
+
+    generate("--in-street", street.code, count=120, seed=8)
+
+    added = Report.objects.order_by("-pk")[:120]
+    assert {r.street_id for r in added} == {street.pk}
+    assert {r.grid.parent.parent_id for r in added} == {street.pk}
+    assert Report.objects.filter(street=street).count() == before + 120
+    assert ReportEvent.objects.filter(report__in=list(added)).count() >= 120
+
+
+def test_an_unknown_street_is_refused(generated: str) -> None:
+    with pytest.raises(CommandError, match="没有代码为 NOPE 的街道"):
+        generate("--in-street", "NOPE")
+
+
 # -- the server-side path (PostgreSQL expands drawn case shapes with INSERT ... SELECT) --------
 
 postgres_only = pytest.mark.skipif(
