@@ -926,20 +926,21 @@ def _load_shapes(cursor: Any, world: World, rng: random.Random, end: datetime,
     _temp_table(cursor, "gen_shape", [("shape", "int"), ("n_events", "int")] + [
         (connection.ops.quote_name(str(by_attname[c].column)), _sql_type(by_attname[c]))
         for c in SHAPE_COLS
-    ])
+    ] + [("n_photos", "int"), ("n_requests", "int")])
     _temp_table(cursor, "gen_event", [
         ("shape", "int"), ("idx", "int"), ("kind", "text"), ("actor", "bigint"),
         ("off", "bigint"), ("from_state", "text"), ("to_state", "text"), ("note", "text"),
-        ("data", "text"), ("data_off", "bigint"), ("sub", "boolean"),
+        ("data", "text"), ("data_off", "bigint"), ("sub", "boolean"), ("data_json", "jsonb"),
     ])
     _temp_table(cursor, "gen_photo", [
         ("shape", "int"), ("idx", "int"), ("kind", "text"), ("i", "int"), ("width", "int"),
-        ("height", "int"), ("by", "bigint"), ("off", "bigint"),
+        ("height", "int"), ("by", "bigint"), ("off", "bigint"), ("pidx", "int"),
     ])
     _temp_table(cursor, "gen_request", [
         ("shape", "int"), ("kind", "text"), ("status", "text"), ("reason", "text"),
         ("until_off", "bigint"), ("by", "bigint"), ("decided_by", "bigint"),
         ("decision_note", "text"), ("off", "bigint"), ("decided_off", "bigint"),
+        ("ridx", "int"),
     ])
     _temp_table(cursor, "gen_bucket", [("bucket", "int primary key"), ("first", "int"),
                                        ("n", "int")])
@@ -965,17 +966,18 @@ def _load_shapes(cursor: Any, world: World, rng: random.Random, end: datetime,
         drawn[0], drawn[plain] = drawn[plain], drawn[0]
         for j, (report, evs, phs, reqs) in enumerate(drawn):
             shape_id = first + j
-            shapes.append([shape_id, *report[1:]])
-            events.extend((shape_id, *e[1:]) for e in evs)
-            photos.extend((shape_id, *p[1:]) for p in phs)
-            requests.extend((shape_id, *r[1:]) for r in reqs)
+            # Photo and request counts give each case its first photo and request id;
+            # event data that names nothing of the case is jsonb already.
+            shapes.append([shape_id, *report[1:], len(phs), len(reqs)])
+            events.extend((shape_id, *e[1:], None if e[-1] else e[-3]) for e in evs)
+            photos.extend((shape_id, *p[1:], k) for k, p in enumerate(phs))
+            requests.extend((shape_id, *r[1:], k) for k, r in enumerate(reqs))
         buckets.append((bucket, first, n))
     for table, rows in (("gen_shape", shapes), ("gen_event", events), ("gen_photo", photos),
                         ("gen_request", requests), ("gen_bucket", buckets)):
         _copy_rows(cursor, table, rows)
     # Per shape rather than per case: offsets become intervals (a case's times are then
-    # one addition each), event data that names nothing of the case becomes jsonb, and
-    # each shape knows its photo and request counts (for their ids).
+    # one addition each).
     offsets = {
         "gen_shape": [connection.ops.quote_name(str(by_attname[c].column)) for c in SHAPE_COLS
                       if by_attname[c].get_internal_type() == "DateTimeField"],
@@ -987,35 +989,6 @@ def _load_shapes(cursor: Any, world: World, rng: random.Random, end: datetime,
         cursor.execute(f"ALTER TABLE {table} " + ", ".join(
             f"ALTER COLUMN {c} TYPE interval USING {c} * interval '1 microsecond'" for c in cols
         ))
-    cursor.execute("ALTER TABLE gen_event ADD COLUMN data_json jsonb")
-    cursor.execute("UPDATE gen_event SET data_json = data::jsonb WHERE NOT sub")
-    cursor.execute("""
-        ALTER TABLE gen_shape ADD COLUMN n_photos int NOT NULL DEFAULT 0,
-                              ADD COLUMN n_requests int NOT NULL DEFAULT 0
-    """)
-    cursor.execute("""
-        UPDATE gen_shape s SET n_photos = COALESCE(p.n, 0), n_requests = COALESCE(r.n, 0)
-        FROM gen_shape s2
-        LEFT JOIN (SELECT shape, count(*) AS n FROM gen_photo GROUP BY shape) p
-               ON p.shape = s2.shape
-        LEFT JOIN (SELECT shape, count(*) AS n FROM gen_request GROUP BY shape) r
-               ON r.shape = s2.shape
-        WHERE s.shape = s2.shape
-    """)
-    cursor.execute("ALTER TABLE gen_photo ADD COLUMN pidx int")
-    cursor.execute("""
-        UPDATE gen_photo p SET pidx = q.n FROM (
-            SELECT ctid, row_number() OVER (PARTITION BY shape ORDER BY idx, i) - 1 AS n
-            FROM gen_photo) q
-        WHERE p.ctid = q.ctid
-    """)
-    cursor.execute("ALTER TABLE gen_request ADD COLUMN ridx int")
-    cursor.execute("""
-        UPDATE gen_request r SET ridx = q.n FROM (
-            SELECT ctid, row_number() OVER (PARTITION BY shape ORDER BY off, kind, status) - 1 AS n
-            FROM gen_request) q
-        WHERE r.ctid = q.ctid
-    """)
     cursor.execute("ANALYZE gen_shape; ANALYZE gen_event; ANALYZE gen_photo; "
                    "ANALYZE gen_request; ANALYZE gen_bucket")
 
