@@ -132,31 +132,31 @@ def _change_url(cl: Any) -> tuple[str, str] | None:
 
 
 def _cell(column: _Column, result: Any) -> tuple[str, str]:
-    """(extra classes, escaped HTML) of one cell, as ``items_for_result`` computes them."""
-    extra = ""
+    """(class list, escaped HTML) of one cell, as ``items_for_result`` computes them."""
     try:
         if column.kind == "fk":
             related = getattr(result, column.field.name)
-            return "", column.empty if related is None else str(conditional_escape(related))
+            shown = column.empty if related is None else str(conditional_escape(related))
+            return column.classes, shown
         if column.kind == "method":
             value = column.method(result)
         else:
             value = getattr(result, column.name)
-    except ObjectDoesNotExist:
-        return "", column.empty
+    except ObjectDoesNotExist:  # a missing related row: Django adds no "nowrap" then
+        return f"field-{column.name}", column.empty
     if isinstance(value, str) and value.strip() == "":
         value = ""
     if column.kind == "choices":
         assert column.choices is not None
-        return "", column.choices.get(value, column.empty)
+        return column.classes, column.choices.get(value, column.empty)
     if column.kind == "method":
         shown = display_for_value(value, column.empty_raw, column.boolean)
         if isinstance(value, (datetime.date, datetime.time)):
-            extra = " nowrap"
-        return extra, str(conditional_escape(shown))
+            return f"{column.classes} nowrap", str(conditional_escape(shown))
+        return column.classes, str(conditional_escape(shown))
     shown = display_for_field(value, column.field, column.empty_raw,
                               avoid_link=column.link)
-    return "", str(conditional_escape(shown))
+    return column.classes, str(conditional_escape(shown))
 
 
 def _rows(cl: Any) -> list[ResultList] | None:
@@ -175,15 +175,15 @@ def _rows(cl: Any) -> list[ResultList] | None:
         cells = []
         first = True
         for column in columns:
-            extra, shown = _cell(column, result)
+            classes, shown = _cell(column, result)
             if column.link:
                 tag = "th" if first else "td"
                 first = False
                 href = before + str(conditional_escape(quote(getattr(result, pk_attname)))) + after
-                cells.append(f'<{tag} class="{column.classes}{extra}"><a href="{href}">'
+                cells.append(f'<{tag} class="{classes}"><a href="{href}">'
                              f"{shown}</a></{tag}>")
             else:
-                cells.append(f'<td class="{column.classes}{extra}">{shown}</td>')
+                cells.append(f'<td class="{classes}">{shown}</td>')
         rows.append(ResultList(None, [SafeString("".join(cells))]))
     return rows
 
