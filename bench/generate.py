@@ -1,8 +1,8 @@
 """generate_cases on PostgreSQL: cases per second (with their events, photos and requests).
 
-Creates its own database (jzt_bench_gen), builds the Tianjin-sized world (tree,
-departments, rules, users) with a first small run, then times 200,000 cases and prints
-the command's own ``cases_per_s`` line. Skips with a message when PostgreSQL is
+Creates its own database (jzt_bench_gen, or BENCH_GENERATE_DB), builds the Tianjin-sized
+world (tree, departments, rules, users) with a first small run, then times 200,000 cases
+and prints the command's own ``cases_per_s`` line. Skips with a message when PostgreSQL is
 unreachable.
 """
 
@@ -13,7 +13,7 @@ import os
 
 from _common import drop_postgres, metric, pg_available, setup_django_postgres
 
-DB = "jzt_bench_gen"
+DB = os.environ.get("BENCH_GENERATE_DB", "jzt_bench_gen")
 COUNT = int(os.environ.get("BENCH_GENERATE_COUNT", "200000"))
 
 

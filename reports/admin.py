@@ -799,13 +799,14 @@ _FULL_NUMBER = re.compile(r"^\S+-\d{8}-\d{4,}$")
 
 
 # What a row of the case list reads: the columns shown, and what the time-left column
-# needs (state, suspension, the running deadline, the filing standard's limit). Without
+# needs (state, suspension, the running deadline, when handling began, the filing
+# standard's limit): a column it needs and this list lacks costs one query per row. Without
 # this, every row also carries the street's boundary polygon and fifty unused columns.
 LIST_COLUMNS = (
     "number", "state", "created_at", "suspended", "accept_due", "dispatch_due",
-    "handle_due", "verify_due", "category__name", "category__parent__name", "street__name",
-    "street__code",
-    "department__name", "standard__limit_amount", "standard__limit_unit",
+    "handle_started", "handle_due", "verify_due", "category__name", "category__parent__name",
+    "street__name", "street__code", "department__name", "standard__limit_amount",
+    "standard__limit_unit",
 )
 
 

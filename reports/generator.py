@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from math import ceil, sqrt
 from pathlib import Path
@@ -70,6 +70,9 @@ SEEDS = Path(settings.BASE_DIR) / "seeds"
 # China has had no daylight saving time since 1991: local time is UTC+8 all year.
 LOCAL_OFFSET = timedelta(hours=8)
 BATCH = 20_000
+# From this many cases on, PostgreSQL's indexes on the case, event and photo tables are
+# dropped before the load and built again after it.
+REBUILD_INDEXES_AT = 50_000
 
 
 class GenerationRefused(Exception):
@@ -736,30 +739,46 @@ class Writer:
 
 
 def _drop_secondary_indexes(tables: list[str]) -> list[str]:
-    """Drop the indexes no constraint needs; returns their definitions to rebuild.
+    """Drop every index but the primary keys; returns the statements that rebuild them.
 
     Building an index once over all rows is several times cheaper than updating twenty
-    of them row by row during a COPY of a million cases."""
+    of them row by row during the load of a million cases. Unique indexes go too (the
+    generated numbers and keys are unique by construction; the rebuild checks it): a
+    unique constraint comes back on its rebuilt index. Primary keys stay: foreign keys
+    hang on them."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid), c.conname "
+            "FROM pg_index x "
             "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-            "WHERE t.relname = ANY(%s) AND NOT x.indisunique AND NOT x.indisprimary",
+            "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype = 'u' "
+            "WHERE t.relname = ANY(%s) AND NOT x.indisprimary",
             [tables],
         )
         found = cursor.fetchall()
-        for name, _definition in found:
-            cursor.execute(f'DROP INDEX "{name}"')
-    return [definition for _name, definition in found]
+        rebuild = []
+        for table, name, definition, constraint in found:
+            if constraint:
+                cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"')
+                rebuild.append(definition)
+                rebuild.append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" '
+                               f'UNIQUE USING INDEX "{name}"')
+            else:
+                cursor.execute(f'DROP INDEX "{name}"')
+                rebuild.append(definition)
+    return rebuild
 
 
-def _create_indexes(definitions: list[str]) -> None:
-    if not definitions:
+def _create_indexes(statements: list[str]) -> None:
+    if not statements:
         return
     with connection.cursor() as cursor:
+        # Enough memory for PostgreSQL to sort each index with its parallel workers.
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for definition in definitions:
-            cursor.execute(definition)
+        for statement in statements:
+            t = time.perf_counter()
+            cursor.execute(statement)
+            log.debug("%.2f s  %s", time.perf_counter() - t, statement[:90])
 
 
 def _next_id(model: type[models.Model]) -> int:
@@ -926,20 +945,21 @@ def _load_shapes(cursor: Any, world: World, rng: random.Random, end: datetime,
     _temp_table(cursor, "gen_shape", [("shape", "int"), ("n_events", "int")] + [
         (connection.ops.quote_name(str(by_attname[c].column)), _sql_type(by_attname[c]))
         for c in SHAPE_COLS
-    ])
+    ] + [("n_photos", "int"), ("n_requests", "int")])
     _temp_table(cursor, "gen_event", [
         ("shape", "int"), ("idx", "int"), ("kind", "text"), ("actor", "bigint"),
         ("off", "bigint"), ("from_state", "text"), ("to_state", "text"), ("note", "text"),
-        ("data", "text"), ("data_off", "bigint"), ("sub", "boolean"),
+        ("data", "text"), ("data_off", "bigint"), ("sub", "boolean"), ("data_json", "jsonb"),
     ])
     _temp_table(cursor, "gen_photo", [
         ("shape", "int"), ("idx", "int"), ("kind", "text"), ("i", "int"), ("width", "int"),
-        ("height", "int"), ("by", "bigint"), ("off", "bigint"),
+        ("height", "int"), ("by", "bigint"), ("off", "bigint"), ("pidx", "int"),
     ])
     _temp_table(cursor, "gen_request", [
         ("shape", "int"), ("kind", "text"), ("status", "text"), ("reason", "text"),
         ("until_off", "bigint"), ("by", "bigint"), ("decided_by", "bigint"),
         ("decision_note", "text"), ("off", "bigint"), ("decided_off", "bigint"),
+        ("ridx", "int"),
     ])
     _temp_table(cursor, "gen_bucket", [("bucket", "int primary key"), ("first", "int"),
                                        ("n", "int")])
@@ -967,14 +987,29 @@ def _load_shapes(cursor: Any, world: World, rng: random.Random, end: datetime,
         drawn[0], drawn[plain] = drawn[plain], drawn[0]
         for j, (report, evs, phs, reqs) in enumerate(drawn):
             shape_id = first + j
-            shapes.append([shape_id, *report[1:]])
-            events.extend((shape_id, *e[1:]) for e in evs)
-            photos.extend((shape_id, *p[1:]) for p in phs)
-            requests.extend((shape_id, *r[1:]) for r in reqs)
+            # Photo and request counts give each case its first photo and request id;
+            # event data that names nothing of the case is jsonb already.
+            shapes.append([shape_id, *report[1:], len(phs), len(reqs)])
+            events.extend((shape_id, *e[1:], None if e[-1] else e[-3]) for e in evs)
+            photos.extend((shape_id, *p[1:], k) for k, p in enumerate(phs))
+            requests.extend((shape_id, *r[1:], k) for k, r in enumerate(reqs))
         buckets.append((bucket, first, n))
     for table, rows in (("gen_shape", shapes), ("gen_event", events), ("gen_photo", photos),
                         ("gen_request", requests), ("gen_bucket", buckets)):
         _copy_rows(cursor, table, rows)
+    # Per shape rather than per case: offsets become intervals (a case's times are then
+    # one addition each).
+    offsets = {
+        "gen_shape": [connection.ops.quote_name(str(by_attname[c].column)) for c in SHAPE_COLS
+                      if by_attname[c].get_internal_type() == "DateTimeField"],
+        "gen_event": ["off", "data_off"],
+        "gen_photo": ["off"],
+        "gen_request": ["until_off", "off", "decided_off"],
+    }
+    for table, cols in offsets.items():
+        cursor.execute(f"ALTER TABLE {table} " + ", ".join(
+            f"ALTER COLUMN {c} TYPE interval USING {c} * interval '1 microsecond'" for c in cols
+        ))
     cursor.execute("ANALYZE gen_shape; ANALYZE gen_event; ANALYZE gen_photo; "
                    "ANALYZE gen_request; ANALYZE gen_bucket")
 
@@ -1019,6 +1054,8 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
     """Write ``count`` cases on PostgreSQL; returns the number of events written."""
     first_report = _next_id(Report)
     first_event = _next_id(ReportEvent)
+    first_photo = _next_id(ReportPhoto)
+    first_request = _next_id(TimeRequest)
     span_us = days * DAY_US
     before_us = before_days * DAY_US
     start = end - timedelta(days=before_days + days)
@@ -1027,9 +1064,11 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
         cursor = _Timed(raw)
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("SET LOCAL work_mem = '256MB'")
+        t = time.perf_counter()
         _load_shapes(cursor, world, rng, end, days, before_us)
         _load_grids(cursor, world)
-        cursor.execute("DROP TABLE IF EXISTS gen_case, gen_seq, gen_case2")
+        log.debug("%.2f s  shapes drawn and loaded", time.perf_counter() - t)
+        cursor.execute("DROP TABLE IF EXISTS gen_case2")
         # Case ordinal g: its creation time (increasing with g), age bucket, shape and grid.
         # u(g, k) is a seeded hash of g mapped to [0, 1).
         def u(k: int) -> str:
@@ -1037,8 +1076,10 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
                     "/ 2147483648.0)")
 
         age = f"({before_us} + {span_us} - cu)"  # at ``end``, in µs
+        # One statement: the cases, then their numbers (after each prefix's CaseSequence),
+        # merge targets and first event/photo/request ids from window functions.
         cursor.execute(f"""
-            CREATE TEMP TABLE gen_case ON COMMIT DROP AS
+            CREATE TEMP TABLE gen_case2 ON COMMIT DROP AS
             WITH t AS (
                 SELECT g, {first_report - 1} + g AS id,
                        floor({span_us}::float8 * ((g - 1) + {u(1)}) / {count})::bigint AS cu,
@@ -1059,29 +1100,23 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
                                        ELSE floor(b.u_shape * bk.n)::int END AS shape,
                        floor(b.u_grid * {len(world.grids)})::int AS gk
                 FROM b JOIN gen_bucket bk ON bk.bucket = b.bucket
+            ), c AS (
+                SELECT s.*, sh.n_events, sh.n_photos, sh.n_requests, gr.street, gr.district,
+                       gr.dcode || '-' || to_char(s.created AT TIME ZONE 'Asia/Shanghai',
+                                                  'YYYYMMDD') AS prefix
+                FROM s JOIN gen_shape sh ON sh.shape = s.shape JOIN gen_grid gr ON gr.k = s.gk
             )
-            SELECT s.*, sh.n_events, gr.street, gr.district,
-                   gr.dcode || '-' || to_char(s.created AT TIME ZONE 'Asia/Shanghai',
-                                              'YYYYMMDD') AS prefix
-            FROM s JOIN gen_shape sh ON sh.shape = s.shape JOIN gen_grid gr ON gr.k = s.gk
-        """, {"start": start})
-        cursor.execute("""
-            CREATE TEMP TABLE gen_seq ON COMMIT DROP AS
-            SELECT q.prefix, q.last FROM reports_casesequence q
-            WHERE q.prefix IN (SELECT DISTINCT prefix FROM gen_case)
-        """)
-        cursor.execute(f"""
-            CREATE TEMP TABLE gen_case2 ON COMMIT DROP AS
             SELECT c.*,
                    COALESCE(lag(c.id) OVER (PARTITION BY c.street ORDER BY c.id),
                             NULLIF(c.id - 1, {first_report - 1})) AS into_id,
                    row_number() OVER (PARTITION BY c.prefix ORDER BY c.id)
                        + COALESCE(q.last, 0) AS seq,
-                   {first_event} + sum(c.n_events) OVER (ORDER BY c.id) - c.n_events
-                       AS first_event
-            FROM gen_case c LEFT JOIN gen_seq q ON q.prefix = c.prefix
-        """)
-        cursor.execute("ANALYZE gen_case2")
+                   {first_event} + sum(c.n_events) OVER w - c.n_events AS first_event,
+                   {first_photo} + sum(c.n_photos) OVER w - c.n_photos AS first_photo,
+                   {first_request} + sum(c.n_requests) OVER w - c.n_requests AS first_request
+            FROM c LEFT JOIN {CaseSequence._meta.db_table} q ON q.prefix = c.prefix
+            WINDOW w AS (ORDER BY c.id)
+        """, {"start": start})
         by_attname = {f.attname: f for f in Report._meta.concrete_fields}
         columns, exprs = [], []
         for attname in REPORT_COLS:
@@ -1107,24 +1142,24 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
             elif attname in _DEPT_COLS:
                 exprs.append(_DEPT_SQL.format(x=f"s.{col}"))
             elif f.get_internal_type() == "DateTimeField":
-                exprs.append(f"c.created + s.{col} * interval '1 microsecond'")
+                exprs.append(f"c.created + s.{col}")
             else:
                 exprs.append(f"s.{col}")
         joins = ("FROM gen_case2 c JOIN gen_shape s ON s.shape = c.shape "
                  "JOIN gen_grid gr ON gr.k = c.gk")
         cursor.execute(f"INSERT INTO {Report._meta.db_table} ({', '.join(columns)}) "
                        f"SELECT {', '.join(exprs)} {joins}")
-        iso = ("to_char((c.created + e.data_off * interval '1 microsecond') AT TIME ZONE 'UTC', "
+        iso = ("to_char((c.created + e.data_off) AT TIME ZONE 'UTC', "
                "'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'")
         data = (f"CASE WHEN e.sub THEN replace(replace(replace(replace(e.data, '%T%', "
                 f"COALESCE({iso}, '')), '{_SDEPT}', gr.sdept::text), '{_DDEPT}', "
-                f"gr.ddept::text), '{_INTO}', COALESCE(c.into_id::text, 'null')) "
-                "ELSE e.data END::jsonb")
+                f"gr.ddept::text), '{_INTO}', COALESCE(c.into_id::text, 'null'))::jsonb "
+                "ELSE e.data_json END")
         cursor.execute(f"""
             INSERT INTO {ReportEvent._meta.db_table}
                 (id, report_id, kind, actor_id, at, from_state, to_state, note, data)
             SELECT c.first_event + e.idx, c.id, e.kind, {_ACTOR_SQL.format(x="e.actor")},
-                   c.created + e.off * interval '1 microsecond', e.from_state, e.to_state,
+                   c.created + e.off, e.from_state, e.to_state,
                    e.note, {data}
             FROM gen_case2 c JOIN gen_event e ON e.shape = c.shape
             JOIN gen_grid gr ON gr.k = c.gk
@@ -1132,25 +1167,22 @@ def _write_cases_sql(world: World, *, count: int, days: int, seed: int, end: dat
         events = cursor.rowcount
         cursor.execute(f"""
             INSERT INTO {ReportPhoto._meta.db_table}
-                (report_id, event_id, kind, image, thumbnail, width, height, uploaded_by_id,
-                 created_at)
-            SELECT c.id, c.first_event + p.idx, p.kind,
+                (id, report_id, event_id, kind, image, thumbnail, width, height,
+                 uploaded_by_id, created_at)
+            SELECT c.first_photo + p.pidx, c.id, c.first_event + p.idx, p.kind,
                    'reports/generated/' || c.id || '-' || p.kind || '-' || p.i || '.jpg', '',
-                   p.width, p.height, {_ACTOR_SQL.format(x="p.by")},
-                   c.created + p.off * interval '1 microsecond'
+                   p.width, p.height, {_ACTOR_SQL.format(x="p.by")}, c.created + p.off
             FROM gen_case2 c JOIN gen_photo p ON p.shape = c.shape
             JOIN gen_grid gr ON gr.k = c.gk
         """)
         cursor.execute(f"""
             INSERT INTO {TimeRequest._meta.db_table}
-                (report_id, kind, status, reason, suspend_until, requested_by_id,
+                (id, report_id, kind, status, reason, suspend_until, requested_by_id,
                  decided_by_id, decision_note, created_at, decided_at)
-            SELECT c.id, r.kind, r.status, r.reason,
-                   c.created + r.until_off * interval '1 microsecond',
-                   {_ACTOR_SQL.format(x="r.by")},
+            SELECT c.first_request + r.ridx, c.id, r.kind, r.status, r.reason,
+                   c.created + r.until_off, {_ACTOR_SQL.format(x="r.by")},
                    {_ACTOR_SQL.format(x="r.decided_by")}, r.decision_note,
-                   c.created + r.off * interval '1 microsecond',
-                   c.created + r.decided_off * interval '1 microsecond'
+                   c.created + r.off, c.created + r.decided_off
             FROM gen_case2 c JOIN gen_request r ON r.shape = c.shape
             JOIN gen_grid gr ON gr.k = c.gk
         """)
@@ -1187,11 +1219,16 @@ def generate_cases(
     shape: TreeShape | None = None,
     end: datetime | None = None,
     before_days: int = 0,
+    streets: Sequence[str] = (),
 ) -> Result:
     """Fill the database with ``count`` cases over ``days`` days ending ``before_days``
     before ``end`` (default: the start of today, local time, so two runs on the same day
     write the same rows). Histories run on up to ``end``: with ``before_days``, a run adds
-    older history behind an earlier run's recent year without adding to its workload."""
+    older history behind an earlier run's recent year without adding to its workload.
+
+    ``streets`` (street codes) puts every case into the grids of those streets rather
+    than spreading them over the city: a benchmark of one street's pages can then give
+    the street a full page of history in a small database."""
     if not force:
         problem = real_data_present()
         if problem:
@@ -1201,6 +1238,8 @@ def generate_cases(
             )
     started = time.perf_counter()
     world, created = prepare_world(shape or TreeShape())
+    if streets:
+        world = _only_streets(world, streets)
     world_seconds = time.perf_counter() - started
     started = time.perf_counter()
     if end is None:
@@ -1222,7 +1261,7 @@ def generate_cases(
                     # Generated rows are consistent by construction: skip the millions of
                     # foreign-key trigger checks (ANALYZE/VACUUM remain the caller's job).
                     cursor.execute("SET LOCAL session_replication_role = replica")
-        if connection.vendor == "postgresql" and count >= 50_000:
+        if connection.vendor == "postgresql" and count >= REBUILD_INDEXES_AT:
             rebuild = _drop_secondary_indexes(
                 [m._meta.db_table for m in (Report, ReportEvent, ReportPhoto)]
             )
@@ -1234,9 +1273,24 @@ def generate_cases(
         else:
             events = _write_cases_python(world, count=count, days=days, end=end,
                                          before_days=before_days, rng=rng)
+        log.debug("%.2f s  written", time.perf_counter() - started)
         _create_indexes(rebuild)
+        log.debug("%.2f s  indexes rebuilt", time.perf_counter() - started)
         _reset_sequences([Report, ReportEvent, ReportPhoto, TimeRequest])
+    log.debug("%.2f s  committed", time.perf_counter() - started)
     return Result(count, events, created, time.perf_counter() - started, world_seconds)
+
+
+def _only_streets(world: World, codes: Sequence[str]) -> World:
+    ids = dict(Region.objects.filter(level=Level.STREET, code__in=codes).values_list(
+        "code", "pk"))
+    missing = sorted(set(codes) - set(ids))
+    if missing:
+        raise GenerationRefused(
+            _("没有代码为 %(codes)s 的街道") % {"codes": "、".join(missing)}
+        )
+    chosen = set(ids.values())
+    return replace(world, grids=[g for g in world.grids if g[2] in chosen])
 
 
 def _write_cases_python(world: World, *, count: int, days: int, end: datetime,

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from accounts.models import User
@@ -241,6 +241,24 @@ def test_the_list_selector_shows_the_same_cases_as_the_scope(generated: str) -> 
     assert other.pk in set(reports_listed_for(staff).values_list("pk", flat=True))
 
 
+def test_cases_can_be_put_into_one_street(generated: str) -> None:
+    street = Region.objects.filter(level=Level.STREET).order_by("code").last()
+    before = Report.objects.filter(street=street).count()
+
+    generate("--in-street", street.code, count=120, seed=8)
+
+    added = Report.objects.order_by("-pk")[:120]
+    assert {r.street_id for r in added} == {street.pk}
+    assert {r.grid.parent.parent_id for r in added} == {street.pk}
+    assert Report.objects.filter(street=street).count() == before + 120
+    assert ReportEvent.objects.filter(report__in=list(added)).count() >= 120
+
+
+def test_an_unknown_street_is_refused(generated: str) -> None:
+    with pytest.raises(CommandError, match="没有代码为 NOPE 的街道"):
+        generate("--in-street", "NOPE")
+
+
 # -- the server-side path (PostgreSQL expands drawn case shapes with INSERT ... SELECT) --------
 
 postgres_only = pytest.mark.skipif(
@@ -299,3 +317,39 @@ def test_on_postgresql_the_same_seed_gives_the_same_cases(db: None) -> None:
 
     assert again == first
     assert snapshot() != first
+
+
+def _schema() -> list[tuple[str, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid), "
+            "COALESCE(c.conname, ''), COALESCE(pg_get_constraintdef(c.oid), '') "
+            "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid "
+            "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid "
+            "AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u') "
+            "WHERE t.relname LIKE 'reports_%%' ORDER BY 1, 2"
+        )
+        return cursor.fetchall()
+
+
+@postgres_only
+def test_on_postgresql_the_indexes_come_back_as_they_were(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reports import generator
+
+    generate(count=50)
+    before = _schema()
+    monkeypatch.setattr(generator, "REBUILD_INDEXES_AT", 1)
+
+    generate(count=500, seed=9)
+
+    numbers = list(Report.objects.values_list("number", flat=True))
+    assert _schema() == before
+    assert any(name == "reports_report_number_key" for _t, name, *_rest in before)
+    assert len(numbers) == len(set(numbers)) == 550
+    with pytest.raises(IntegrityError):
+        Report.objects.filter(pk=Report.objects.order_by("pk").last().pk).update(
+            number=numbers[0]
+        )

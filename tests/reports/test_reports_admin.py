@@ -633,3 +633,100 @@ def test_a_center_still_lists_a_case_it_filed_outside_its_street(
 
     assert ">NK-20260101-0001<" in listing
     assert ">NK-20260101-0002<" not in listing
+
+
+@pytest.mark.parametrize("state", ["reported", "accepted", "dispatched", "acknowledged",
+                                   "handled"])
+def test_the_time_left_column_costs_no_query_per_row_in_any_stage(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User, state: str,
+    django_assert_num_queries: object,
+) -> None:
+    # The list reads only some columns of a case; a column that the time-left clock
+    # needs and the list does not read (say, when handling began) is loaded row by row.
+    now = datetime.now(UTC)
+
+    def add(i: int) -> None:
+        report = make_report(city, catalog.garbage, admin_user, f"NK-20260101-{i:04d}")
+        Report.objects.filter(pk=report.pk).update(
+            state=state, accept_due=now + timedelta(hours=1),
+            dispatch_due=now + timedelta(hours=1), handle_started=now - timedelta(days=1),
+            handle_due=now + timedelta(days=2), verify_due=now - timedelta(hours=1),
+        )
+
+    url = reverse("admin:reports_report_changelist")
+    for i in range(3):
+        add(i)
+    admin_client_.get(url)  # warm the session and content types
+    with django_assert_num_queries(6) as small:  # type: ignore[operator]
+        response = admin_client_.get(url)
+    for i in range(3, 9):
+        add(i)
+    with django_assert_num_queries(len(small.captured_queries)):  # type: ignore[operator]
+        again = admin_client_.get(url)
+
+    expected = "超期" if state == "handled" else "剩余"
+    assert response.content.decode().count(f">{expected} ") == 3
+    assert again.content.decode().count(f">{expected} ") == 9
+
+
+def test_the_case_list_rows_are_the_html_django_would_render(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User,
+) -> None:
+    # The case list renders its rows itself (reports.admin_rows) for speed; every cell
+    # must stay what Django's own items_for_result gives: links with the preserved
+    # filters, labels of choices, relations, empty cells, local times, time-left colours.
+    from django.contrib.admin.templatetags.admin_list import items_for_result
+
+    from reports import admin_rows
+    from reports.calendar import get_calendar
+    from reports.selectors import stage_limits
+
+    now = datetime.now(UTC)
+    rows = [
+        ("reported", None, None, {"accept_due": now + timedelta(hours=3)}),
+        ("dispatched", city.department, catalog.garbage_standard,
+         {"handle_started": now - timedelta(days=3), "handle_due": now + timedelta(hours=2)}),
+        ("acknowledged", city.department, catalog.roof_tree_standard,
+         {"handle_started": now - timedelta(days=3), "handle_due": now - timedelta(hours=5)}),
+        ("handled", city.other_department, None, {"verify_due": now + timedelta(days=1)}),
+        ("closed", city.department, None, {}),
+        ("dispatched", city.department, None,
+         {"suspended": True, "handle_due": now + timedelta(days=1)}),
+    ]
+    for i, (state, department, standard, extra) in enumerate(rows):
+        report = make_report(city, catalog.roof_tree if i % 2 else catalog.garbage, admin_user,
+                             f"NK-20260101-{i:04d}")
+        Report.objects.filter(pk=report.pk).update(
+            state=state, department=department, standard=standard, **extra
+        )
+
+    response = admin_client_.get(
+        reverse("admin:reports_report_changelist"),
+        {"q": "NK-2026", "o": "-6", "created_at__gte": "2000-01-01 00:00:00+08:00"},
+    )
+    cl = response.context["cl"]
+    token = reports_admin._CLOCK_CONTEXT.set((now, get_calendar(), stage_limits()))
+    try:
+        django_rows = ["".join(items_for_result(cl, r, None)) for r in cl.result_list]
+        ours = admin_rows.result_list(cl)["results"]
+    finally:
+        reports_admin._CLOCK_CONTEXT.reset(token)
+
+    assert len(django_rows) == 6
+    assert [str(row[0]) for row in ours] == django_rows
+    body = response.content.decode()
+    assert "_changelist_filters=" in django_rows[0]
+    assert all(row in body for row in django_rows if "sla-" not in row)
+    assert {"sla-ok", "sla-warning", "sla-overdue"} <= {
+        s for row in django_rows for s in ("sla-ok", "sla-warning", "sla-overdue") if s in row
+    }
+
+
+def test_a_popup_case_list_takes_djangos_own_rows(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User,
+) -> None:
+    report = make_report(city, catalog.garbage, admin_user, "NK-20260101-0001")
+
+    listing = page(admin_client_, reverse("admin:reports_report_changelist"), _popup="1")
+
+    assert f'data-popup-opener="{report.pk}"' in listing

@@ -25,6 +25,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=1, help=_("随机种子（同种子同数据）"))
         parser.add_argument("--force", action="store_true", help=_("库中已有真实数据也写入"))
+        parser.add_argument(
+            "--in-street", action="append", default=[], metavar="CODE",
+            help=_("只在该街道（区划代码）的网格中生成案件；可重复"),
+        )
         # The tree's shape when none is loaded: children per node at each level.
         parser.add_argument("--districts", type=int, default=16)
         parser.add_argument("--streets", type=int, default=19, help=_("每区街道数"))
@@ -52,6 +56,7 @@ class Command(BaseCommand):
                 force=options["force"],
                 shape=shape,
                 before_days=options["before_days"],
+                streets=options["in_street"],
             )
         except GenerationRefused as e:
             raise CommandError(str(e)) from e
