@@ -335,25 +335,32 @@ class Report(models.Model):
     source = models.CharField(
         _("来源"), max_length=16, choices=Source.choices, default=Source.GRID_WORKER
     )
+    # The foreign keys below that lead a composite index (see Meta.indexes) have no
+    # index of their own: the composite serves every lookup by that column, and a case
+    # written or updated maintains one index fewer for each.
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("上报人"),
         related_name="reports_filed",
         on_delete=models.PROTECT,
+        db_index=False,
     )
     idempotency_key = models.CharField(_("幂等键"), max_length=64)
 
     grid = models.ForeignKey(
-        "grids.Region", verbose_name=_("网格"), related_name="+", on_delete=models.PROTECT
+        "grids.Region", verbose_name=_("网格"), related_name="+", on_delete=models.PROTECT,
+        db_index=False,
     )
     community = models.ForeignKey(
         "grids.Region", verbose_name=_("社区"), related_name="+", on_delete=models.PROTECT
     )
     street = models.ForeignKey(
-        "grids.Region", verbose_name=_("街道"), related_name="+", on_delete=models.PROTECT
+        "grids.Region", verbose_name=_("街道"), related_name="+", on_delete=models.PROTECT,
+        db_index=False,
     )
     district = models.ForeignKey(
-        "grids.Region", verbose_name=_("区"), related_name="+", on_delete=models.PROTECT
+        "grids.Region", verbose_name=_("区"), related_name="+", on_delete=models.PROTECT,
+        db_index=False,
     )
     building = models.ForeignKey(
         "grids.Building",
@@ -399,6 +406,7 @@ class Report(models.Model):
         blank=True,
         related_name="reports",
         on_delete=models.PROTECT,
+        db_index=False,  # reports_dept_state / reports_dept_created lead with it
     )
     dispatch_level = models.CharField(
         _("派遣层级"), max_length=10, choices=DispatchLevel.choices, blank=True
@@ -543,7 +551,8 @@ class ReportEvent(models.Model):
     """One line of a case's timeline (流转记录): who did what, when, from which state."""
 
     report = models.ForeignKey(
-        Report, verbose_name=_("案件"), related_name="events", on_delete=models.CASCADE
+        Report, verbose_name=_("案件"), related_name="events", on_delete=models.CASCADE,
+        db_index=False,  # reports_event_timeline (report, at) leads with it
     )
     kind = models.CharField(_("操作"), max_length=24, choices=EventKind.choices)
     actor = models.ForeignKey(
