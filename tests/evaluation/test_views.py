@@ -259,3 +259,17 @@ def test_it_gives_a_city_the_same_figures_whether_or_not_another_city_exists(
     }
     assert alone["kpi"]["reported"] == 28 and alone["kpi"]["overdue_open"] == 1
     assert [r["html"] for r in table_alone] == [r["html"] for r in table_beside]
+
+
+def test_it_writes_a_hostile_region_name_into_the_table_as_text(
+    month: March, leader: User, city: City
+) -> None:
+    payload = '<img src=x onerror="alert(1)">万兴'
+    city.street.name = payload
+    city.street.save(update_fields=["name"])
+
+    response = _client(leader).get(reverse("evaluation:stats"), {**MARCH, "by": "region"})
+
+    body = response.content.decode()
+    assert payload not in body
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;万兴" in body
