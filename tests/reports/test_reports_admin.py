@@ -730,3 +730,17 @@ def test_a_popup_case_list_takes_djangos_own_rows(
     listing = page(admin_client_, reverse("admin:reports_report_changelist"), _popup="1")
 
     assert f'data-popup-opener="{report.pk}"' in listing
+
+
+def test_the_case_list_writes_hostile_names_as_text(
+    admin_client_: Client, city: City, catalog: Catalog, admin_user: User,
+) -> None:
+    payload = '<img src=x onerror="alert(1)">执法队'
+    Department.objects.filter(pk=city.department.pk).update(name=payload)
+    report = make_report(city, catalog.garbage, admin_user, "NK-20260101-0001")
+    Report.objects.filter(pk=report.pk).update(state="dispatched", department=city.department)
+
+    body = admin_client_.get(reverse("admin:reports_report_changelist")).content.decode()
+
+    assert payload not in body
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;执法队" in body
