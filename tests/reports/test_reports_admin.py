@@ -693,8 +693,9 @@ def test_the_case_list_rows_are_the_html_django_would_render(
     now = datetime.now(UTC)
     rows = [
         ("reported", None, None, {"accept_due": now + timedelta(hours=3)}),
+        # Near its limit on any day and at any hour: a minute left of thirty days.
         ("dispatched", city.department, catalog.garbage_standard,
-         {"handle_started": now - timedelta(days=3), "handle_due": now + timedelta(hours=2)}),
+         {"handle_started": now - timedelta(days=30), "handle_due": now + timedelta(minutes=1)}),
         ("acknowledged", city.department, catalog.roof_tree_standard,
          {"handle_started": now - timedelta(days=3), "handle_due": now - timedelta(hours=5)}),
         ("handled", city.other_department, None, {"verify_due": now + timedelta(days=1)}),
