@@ -99,7 +99,8 @@ def _present(table: Table, period_params: dict[str, Any]) -> list[dict[str, Any]
         cells = [f'<th scope="row">{label}</th>']
         for k in table.count_keys:
             n = row.counts.get(k, 0)
-            text = f'<a href="{cases_url}?{encoded}&amp;metric={k}">{n}</a>' if drill and n else n
+            text = (f'<a href="{cases_url}?{encoded}&amp;metric={escape(k)}">{escape(n)}</a>'
+                    if drill and n else escape(n))
             cells.append(f'<td class="num">{text}</td>')
         cells.extend(f'<td class="num">{_text(row.rates.get(k))}</td>' for k in table.rate_keys)
         cells.append(f'<td class="num eval-score">{_text(row.score)}</td>')
@@ -111,13 +112,14 @@ def _present(table: Table, period_params: dict[str, Any]) -> list[dict[str, Any]
         out.append({
             "label": row.label,
             "is_total": is_total,
-            "html": mark_safe(f"<tr{total_class}>{''.join(cells)}</tr>"),  # escaped above
+            # Every value above went through escape(); the rest is this function's markup.
+            "html": mark_safe(f"<tr{total_class}>{''.join(cells)}</tr>"),
         })
     return out
 
 
 def _text(value: Any) -> str:
-    return "—" if value is None else str(value)
+    return "—" if value is None else escape(value)
 
 
 def _delta(now: Any, prev: Any) -> Any:
