@@ -143,13 +143,16 @@ class Transition:
 
     ``who`` decides for people (level checks included, per state); ``system`` says
     whether the system (``actor=None``: routing, the periodic sweeps) may take it;
-    ``guard`` returns why the case refuses the action now (or None)."""
+    ``guard`` returns why the case refuses the action now (or None); ``targets`` are the
+    states the action may lead to (empty: the case keeps its state), read by the case
+    generator and the docs so that a change to the lifecycle cannot leave them behind."""
 
     sources: frozenset[str]
     who: Callable[[Scope, Report], bool]
     label: str | Promise  # lazy: shown in the reader's language
     system: bool = False
     guard: Callable[[Report], str | None] = _no_guard
+    targets: frozenset[str] = frozenset()
 
 
 _TRIAGE = frozenset({State.REPORTED, State.ACCEPTED})
@@ -160,12 +163,16 @@ _AT_DEPARTMENT = frozenset({State.DISPATCHED, State.ACKNOWLEDGED})
 # transition functions accept (tests/reports/test_allowed_actions.py walks it).
 TRANSITIONS: dict[str, Transition] = {
     "accept": Transition(
-        frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "立案"), system=True
+        frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "立案"), system=True,
+        targets=frozenset({State.ACCEPTED}),
     ),
     "reject": Transition(
-        frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "不予立案")
+        frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "不予立案"),
+        targets=frozenset({State.REJECTED}),
     ),
-    "merge": Transition(_TRIAGE, is_street_center, pgettext_lazy("action", "合并")),
+    "merge": Transition(_TRIAGE, is_street_center, pgettext_lazy("action", "合并"),
+        targets=frozenset({State.MERGED}),
+    ),
     "recategorize": Transition(
         frozenset({State.REPORTED, State.ACCEPTED, State.TRANSFERRED}),
         is_any_center,
@@ -176,19 +183,26 @@ TRANSITIONS: dict[str, Transition] = {
         is_dispatcher,
         pgettext_lazy("action", "派遣"),
         system=True,
+        targets=frozenset({State.DISPATCHED}),
     ),
     "transfer_up": Transition(
-        _TRIAGE, is_street_center, pgettext_lazy("action", "上报区级"), system=True
+        _TRIAGE, is_street_center, pgettext_lazy("action", "上报区级"), system=True,
+        targets=frozenset({State.TRANSFERRED}),
     ),
     "send_down": Transition(
-        frozenset({State.TRANSFERRED}), is_district_center, pgettext_lazy("action", "退回街道")
+        frozenset({State.TRANSFERRED}), is_district_center, pgettext_lazy("action", "退回街道"),
+        targets=frozenset({State.ACCEPTED}),
     ),
     "acknowledge": Transition(
-        frozenset({State.DISPATCHED}), is_handler, pgettext_lazy("action", "签收")
+        frozenset({State.DISPATCHED}), is_handler, pgettext_lazy("action", "签收"),
+        targets=frozenset({State.ACKNOWLEDGED}),
     ),
-    "return": Transition(_AT_DEPARTMENT, is_handler, pgettext_lazy("action", "回退")),
+    "return": Transition(_AT_DEPARTMENT, is_handler, pgettext_lazy("action", "回退"),
+        targets=frozenset({State.ACCEPTED, State.TRANSFERRED}),
+    ),
     "handle": Transition(
-        frozenset({State.ACKNOWLEDGED}), is_handler, pgettext_lazy("action", "处置完毕")
+        frozenset({State.ACKNOWLEDGED}), is_handler, pgettext_lazy("action", "处置完毕"),
+        targets=frozenset({State.HANDLED}),
     ),
     "request_extension": Transition(
         _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请延期"), guard=_extensions_left
@@ -200,9 +214,12 @@ TRANSITIONS: dict[str, Transition] = {
         _AT_DEPARTMENT, is_dispatching_center, pgettext_lazy("action", "审批延期/挂账")
     ),
     "verify": Transition(
-        frozenset({State.HANDLED}), is_grid_worker, pgettext_lazy("action", "核查")
+        frozenset({State.HANDLED}), is_grid_worker, pgettext_lazy("action", "核查"),
+        targets=frozenset({State.VERIFIED, State.ACKNOWLEDGED}),
     ),
-    "close": Transition(frozenset({State.VERIFIED}), is_closer, pgettext_lazy("action", "结案")),
+    "close": Transition(frozenset({State.VERIFIED}), is_closer, pgettext_lazy("action", "结案"),
+        targets=frozenset({State.CLOSED}),
+    ),
     "urge": Transition(frozenset(OPEN_STATES), is_urger, pgettext_lazy("action", "督办")),
     # System transitions: the periodic sweep resumes suspensions and flags overdue cases.
     "resume": Transition(
