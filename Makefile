@@ -41,7 +41,7 @@ lint: install
 		reports/workflow.py reports/routing.py reports/sla.py reports/calendar.py \
 		reports/selectors.py reports/services.py reports/events.py reports/tasks.py reports/photos.py \
 		reports/errors.py reports/effects.py reports/dispatching.py reports/fit.py \
-		reports/notifications.py reports/generator.py reports/admin_rows.py \
+		reports/notifications.py casegen/generator.py reports/admin_rows.py \
 		residents/selectors.py residents/services.py residents/registers.py residents/crypto.py \
 		residents/identity.py \
 		evaluation/rates.py evaluation/selectors.py evaluation/services.py evaluation/rollup.py \

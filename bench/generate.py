@@ -25,7 +25,7 @@ def main() -> None:
     try:
         from django.core.management import call_command
 
-        from reports.generator import TreeShape, generate_cases
+        from casegen.generator import TreeShape, generate_cases
 
         call_command("generate_cases", "--count", "1000", "--seed", "1", stdout=io.StringIO())
         result = generate_cases(count=COUNT, seed=2, shape=TreeShape())

@@ -16,12 +16,12 @@ at 10,000 and at 100,000 cases, and the 100k/10k ratio of the p50s (target ≤ 1
 sizes take turns request by request, so load from other jobs on a shared machine falls
 on both alike.
 
-The data comes from the case generator (`manage.py generate_cases`, reports/generator.py)
+The data comes from the case generator (`manage.py generate_cases`, casegen/generator.py)
 on a small city part (2 districts, 8 streets, 192 grids): a first run of 10,000 cases over
 the past year, then a second run adding 90,000 cases over the nine years before it
 (``--before-days 365``), so the city has ten years of history at the same filing rate.
 As in a real city, the open workload depends on the filing rate, not on the years behind
-it (the generator settles every case over a year old, see ``reports.generator.open_share``):
+it (the generator settles every case over a year old, see ``casegen.generator.open_share``):
 the open cases and the rows behind each list are printed at both sizes to show it. The
 viewers are generated users: the street staff of the street
 with most cases, the handler of the department with most cases; the case page is that

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "reports",
     "residents",
     "evaluation",
+    "casegen",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""Fill the database with a realistic case history for benchmarks (see reports/generator.py)."""
+"""Fill the database with a realistic case history for benchmarks (see casegen/generator.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from reports.generator import GenerationRefused, TreeShape, generate_cases
+from casegen.generator import GenerationRefused, TreeShape, generate_cases
 
 
 class Command(BaseCommand):

@@ -8,6 +8,13 @@ frozen when each stage ended, per-district-per-day numbers (``CaseSequence`` adv
 past them). Calling the workflow a million times would take hours; this is a load tool,
 never used by the application itself.
 
+The lifecycle is read from ``reports.workflow.TRANSITIONS``, never copied: every state
+change the generator writes is checked against the (from_state, to_state) pairs the table
+allows (``LifecycleDrift`` otherwise), the states a history may stop in while open are the
+table's non-terminal states, and the deadline an open case is flagged overdue against is
+``reports.workflow.running_due``. A change to the lifecycle either flows through here or
+stops the generator with a message naming the transition; it cannot leave it behind.
+
 Simplifications (documented in docs/operations.md): deadlines count wall-clock time
 (a working day is counted as 1.4 calendar days, a working hour as one hour), not the
 work calendar, so a generated deadline may differ from what ``reports.sla`` would say by
@@ -41,6 +48,7 @@ from accounts.models import User
 from grids.models import Assignment, Department, Level, Region, Role
 from reports.catalog import import_catalog, reset_rule_table_cache
 from reports.models import (
+    OPEN_STATES,
     CaseSequence,
     Category,
     DispatchLevel,
@@ -61,6 +69,7 @@ from reports.models import (
     TimeRequest,
     Urgency,
 )
+from reports.workflow import TRANSITIONS, running_due
 
 log = logging.getLogger(__name__)
 GEN_USER_PREFIX = "gen_"
@@ -356,16 +365,94 @@ def open_share(age: timedelta) -> float:
     return 0.0
 
 
-_OPEN_STOPS = [State.REPORTED, State.ACCEPTED, State.TRANSFERRED, State.DISPATCHED,
-               State.ACKNOWLEDGED, State.HANDLED, State.VERIFIED]
+# -- the lifecycle, read from the transition table -------------------------------------------
 
 
-# The deadline of the stage running in each open state (as workflow._RUNNING).
-_DUE_FIELD: dict[str, str] = {
-    State.REPORTED: "accept_due", State.ACCEPTED: "dispatch_due",
-    State.TRANSFERRED: "dispatch_due", State.DISPATCHED: "handle_due",
-    State.ACKNOWLEDGED: "handle_due", State.HANDLED: "verify_due",
+class LifecycleDrift(RuntimeError):
+    """The generator wrote a state change the transition table does not allow: the
+    lifecycle changed and ``CaseMaker._history`` must follow it."""
+
+
+# Filing is not a transition: it starts a case as reported, or closed when self-handled.
+FILING_PAIRS = frozenset({("", State.REPORTED), ("", State.CLOSED)})
+
+
+def allowed_pairs(action: str) -> frozenset[tuple[str, str]]:
+    """(from_state, to_state) of ``action`` in the table; no targets: the state stays."""
+    t = TRANSITIONS[action]
+    return frozenset((s, to) for s in t.sources for to in (t.targets or {s}))
+
+
+def all_allowed_pairs() -> frozenset[tuple[str, str]]:
+    """Every state change the table allows, filing included."""
+    pairs: set[tuple[str, str]] = set(FILING_PAIRS)
+    for action in TRANSITIONS:
+        pairs |= allowed_pairs(action)
+    return frozenset(pairs)
+
+
+# The transition behind each event kind the generator writes (events of routing and
+# filing change no state through the table: routing only records what the rules said).
+EVENT_ACTION: dict[str, str] = {
+    EventKind.ACCEPTED: "accept",
+    EventKind.REJECTED: "reject",
+    EventKind.MERGED: "merge",
+    EventKind.DISPATCHED: "dispatch",
+    EventKind.TRANSFERRED: "transfer_up",
+    EventKind.SENT_DOWN: "send_down",
+    EventKind.ACKNOWLEDGED: "acknowledge",
+    EventKind.RETURNED: "return",
+    EventKind.HANDLED: "handle",
+    EventKind.VERIFIED: "verify",
+    EventKind.REWORK: "verify",
+    EventKind.CLOSED: "close",
+    EventKind.EXTENSION_REQUESTED: "request_extension",
+    EventKind.SUSPENSION_REQUESTED: "request_suspension",
+    EventKind.EXTENSION_GRANTED: "decide_request",
+    EventKind.EXTENSION_REFUSED: "decide_request",
+    EventKind.SUSPENSION_GRANTED: "decide_request",
+    EventKind.SUSPENSION_REFUSED: "decide_request",
+    EventKind.RESUMED: "resume",
+    EventKind.URGED: "urge",
+    EventKind.OVERDUE: "mark_overdue",
 }
+
+
+def event_pairs() -> dict[str, frozenset[tuple[str, str]]]:
+    """The state changes each event kind may record, read from the table now (a case maker
+    reads it when made, so a changed table is what it checks against)."""
+    pairs: dict[str, frozenset[tuple[str, str]]] = {
+        kind: allowed_pairs(action) for kind, action in EVENT_ACTION.items()
+    }
+    pairs[EventKind.FILED] = frozenset({("", State.REPORTED)})
+    pairs[EventKind.SELF_HANDLED] = frozenset({("", State.CLOSED)})
+    # Routing records what the rules said on a reported case; an accept or dispatch it
+    # leads to is an event of its own.
+    pairs[EventKind.ROUTED] = pairs[EventKind.ROUTE_NONE] = frozenset(
+        {(State.REPORTED, State.REPORTED)}
+    )
+    return pairs
+
+
+def open_stops() -> list[str]:
+    """The open states a history may stop in: reached by filing or by a transition, and
+    left by some transition (in the order of ``State``, so a seed keeps its cases)."""
+    reached = {State.REPORTED} | {s for t in TRANSITIONS.values() for s in t.targets}
+    left = {s for t in TRANSITIONS.values() if t.targets for s in t.sources}
+    return [s for s in State if s in reached and s in left and s in OPEN_STATES]
+
+
+
+class _RowView:
+    """A report row read as the attributes ``reports.workflow.running_due`` looks at."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self.row[name]
 
 
 class _Stop(Exception):
@@ -402,6 +489,8 @@ class CaseMaker:
         self.seq: dict[str, int] = {}
         # Local date text by UTC ordinal (+1 from 16:00 UTC on): strftime is slow.
         self.day_text: dict[int, str] = {}
+        self.pairs = event_pairs()
+        self.open_stops = open_stops()
 
     def make(self, batch: Batch, report_id: int, created: datetime) -> None:
         w, rng = self.w, self.rng
@@ -457,7 +546,8 @@ class CaseMaker:
         if r < 0.14:
             return State.MERGED
         if r < 0.14 + open_share(self.end - created):
-            return _OPEN_STOPS[int(self.rng.random() * len(_OPEN_STOPS))]
+            stops = self.open_stops
+            return stops[int(self.rng.random() * len(stops))]
         return State.CLOSED
 
     # -- events
@@ -473,6 +563,11 @@ class CaseMaker:
                data: str = "{}") -> int:
         from_state = self.state
         to = to_state or from_state
+        if (from_state, to) not in self.pairs[kind]:
+            raise LifecycleDrift(
+                f"{kind}: {from_state or '-'} → {to} is not allowed by "
+                f"reports.workflow.TRANSITIONS[{EVENT_ACTION.get(kind, kind)!r}]"
+            )
         self.event_id += 1
         self.batch.events.append((self.event_id, self.report_id, kind, actor, self.t,
                                   from_state, to, note, data))
@@ -671,10 +766,9 @@ class CaseMaker:
     def _flag_overdue(self) -> None:
         """The periodic sweep would have flagged an open case past its running deadline."""
         row = self.row
-        due_field = _DUE_FIELD.get(self.state)
-        if due_field is None or row["suspended"]:
+        due = running_due(_RowView(row))  # type: ignore[arg-type]
+        if due is None:
             return
-        due = row[due_field]
         at = max(due, self.t) + timedelta(minutes=1)
         if at >= self.end:
             return

@@ -337,7 +337,7 @@ def _schema() -> list[tuple[str, ...]]:
 def test_on_postgresql_the_indexes_come_back_as_they_were(
     db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reports import generator
+    from casegen import generator
 
     generate(count=50)
     before = _schema()
