@@ -159,6 +159,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 3600.0,
     },
 }
+# Without a broker nothing runs beat: the web process runs the schedule above in a thread
+# of its own (jinzhitong/scheduler.py, started by jinzhitong/wsgi.py; docs/operations.md).
+EMBEDDED_SCHEDULER = envbool("EMBEDDED_SCHEDULER", not REDIS_URL)
 # Extra notification transports (dotted paths of callables taking a Notification).
 NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
 # Spreadsheet exports never carry live formulas (CSV injection): reports.resources

@@ -13,6 +13,8 @@ LANGUAGE_CODE = "zh-hans"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
+# Tests run the scheduled tasks themselves (tests/test_scheduler.py calls the tick).
+EMBEDDED_SCHEDULER = False
 # xdist workers must not share a cache.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
