@@ -271,6 +271,27 @@ def _ensure_people(streets: list[Region], districts: list[Region], grids: list[R
         _gen_user("gen_admin", "生成数据管理员", superuser=True).save()
 
 
+def stage_limits() -> dict[str, timedelta]:
+    """Each stage's limit (as ``reports.workflow.stage_limit``, in wall-clock time)."""
+    stage = {s.stage: _limit(s.amount, s.unit) for s in StageLimit.objects.all()}
+    for name in (Stage.ACCEPT, Stage.DISPATCH, Stage.VERIFY):
+        stage.setdefault(name, timedelta(minutes=15))
+    return stage
+
+
+def minor_limits() -> list[tuple[int, int | None, timedelta]]:
+    """(category, its first filing standard, that standard's handling limit) per minor."""
+    standards: dict[int, FilingStandard] = {}
+    for std in FilingStandard.objects.order_by("category_id", "sort", "code"):
+        standards.setdefault(std.category_id, std)
+    minors = []
+    for cat in Category.objects.filter(parent__isnull=False, is_active=True).order_by("code"):
+        first = standards.get(cat.pk)
+        limit = _limit(first.limit_amount, first.limit_unit) if first else timedelta(days=7)
+        minors.append((cat.pk, first.pk if first else None, limit))
+    return minors
+
+
 def prepare_world(shape: TreeShape) -> tuple[World, int]:
     """Tree (if none), catalogue, departments, rules and users; returns the world and
     the number of regions created."""
@@ -306,17 +327,7 @@ def prepare_world(shape: TreeShape) -> tuple[World, int]:
         dept = depts[f"{GEN_CODE_PREFIX}-{r.code}-{suffix}"]
         return dept.pk, users[f"gen_h_{dept.code}"]
 
-    standards: dict[int, FilingStandard] = {}
-    for std in FilingStandard.objects.order_by("category_id", "sort", "code"):
-        standards.setdefault(std.category_id, std)
-    minors = []
-    for cat in Category.objects.filter(parent__isnull=False, is_active=True).order_by("code"):
-        first = standards.get(cat.pk)
-        limit = _limit(first.limit_amount, first.limit_unit) if first else timedelta(days=7)
-        minors.append((cat.pk, first.pk if first else None, limit))
-    stage = {s.stage: _limit(s.amount, s.unit) for s in StageLimit.objects.all()}
-    for name in (Stage.ACCEPT, Stage.DISPATCH, Stage.VERIFY):
-        stage.setdefault(name, timedelta(minutes=15))
+    minors = minor_limits()
     world = World(
         grids=grid_rows,
         district_code={d.pk: d.code for d in districts},
@@ -326,7 +337,7 @@ def prepare_world(shape: TreeShape) -> tuple[World, int]:
         street_dept={s.pk: dept_of(s, "ZFD") for s in streets},
         district_dept={d.pk: dept_of(d, "CGW") for d in districts},
         minors=minors,
-        stage=stage,
+        stage=stage_limits(),
     )
     del code
     return world, created
@@ -479,6 +490,8 @@ REQUEST_COLS = ("report_id", "kind", "status", "reason", "suspend_until", "reque
 class CaseMaker:
     """Draws one case after another from one seeded random stream."""
 
+    key_prefix = GEN_KEY_PREFIX
+
     def __init__(self, world: World, rng: random.Random, end: datetime,
                  next_event_id: int) -> None:
         self.w = world
@@ -507,7 +520,8 @@ class CaseMaker:
         self.seq[prefix] = seq
         worker = w.worker[grid]
         source = _SOURCES[int(rand() * len(_SOURCES))]
-        staff = w.street_staff[street]
+        # A street nobody triages (a demo city's corner) has only its grid worker.
+        staff = w.street_staff.get(street, worker)
         reporter = worker if source in (Source.GRID_WORKER, Source.RESIDENT) else staff
         urgent = rand() < 0.1
         if urgent:
@@ -515,18 +529,18 @@ class CaseMaker:
         row = dict(_REPORT_DEFAULTS)
         row.update(
             id=report_id, number=f"{prefix}-{seq:04d}", source=source, reporter_id=reporter,
-            idempotency_key=f"{GEN_KEY_PREFIX}{report_id}", grid_id=grid,
+            idempotency_key=f"{self.key_prefix}{report_id}", grid_id=grid,
             community_id=community, street_id=street, district_id=district,
             lng=round(lng + (rand() - 0.5) / 500, 6),
             lat=round(lat + (rand() - 0.5) / 500, 6),
             category_id=category, standard_id=standard,
             urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
-            description=_DESCRIPTIONS[report_id % len(_DESCRIPTIONS)],
+            description=self._description(report_id, category),
             created_at=created,
         )
         self.row, self.batch, self.t, self.report_id = row, batch, created, report_id
         self.state = ""
-        self.stop = self._target(created)
+        self.stop = self._target(created, street, district)
         try:
             self._history(worker, staff, street, district, handle_limit)
         except _Stop:
@@ -537,7 +551,19 @@ class CaseMaker:
         batch.reports.append(row)
         self.last_in_street[street] = report_id
 
-    def _target(self, created: datetime) -> str:
+    def _description(self, report_id: int, category: int) -> str:
+        return _DESCRIPTIONS[report_id % len(_DESCRIPTIONS)]
+
+    def _target(self, created: datetime, street: int, district: int) -> str:
+        stop = self._draw_target(created)
+        if street not in self.w.street_staff:
+            # Nobody triages there: cases are fixed on the spot, or wait to be accepted.
+            return State.REPORTED if stop in OPEN_STATES else "self_handled"
+        if stop == State.TRANSFERRED and district not in self.w.district_dept:
+            return State.ACCEPTED  # no district center to transfer to
+        return stop
+
+    def _draw_target(self, created: datetime) -> str:
         r = self.rng.random()
         if r < 0.07:
             return "self_handled"
@@ -607,6 +633,8 @@ class CaseMaker:
         row["routed_at"] = self.t
         auto = rng.random() < 0.4
         to_district = self.stop == State.TRANSFERRED or rng.random() < 0.2
+        if district not in w.district_dept:
+            to_district = False
         if auto:
             self._event(EventKind.ROUTED, None, note="按分拨规则自动派遣")
         else:
@@ -1388,14 +1416,15 @@ def _only_streets(world: World, codes: Sequence[str]) -> World:
 
 
 def _write_cases_python(world: World, *, count: int, days: int, end: datetime,
-                        before_days: int, rng: random.Random) -> int:
+                        before_days: int, rng: random.Random,
+                        maker_cls: type[CaseMaker] = CaseMaker) -> int:
     """Write ``count`` cases one by one (SQLite and other databases); returns the events."""
     span = days * 86400
     start = end - timedelta(days=before_days + days)
     moments = sorted(rng.random() * span for _ in range(count))
     events = 0
     first_report = _next_id(Report)
-    maker = CaseMaker(world, rng, end, _next_id(ReportEvent) - 1)
+    maker = maker_cls(world, rng, end, _next_id(ReportEvent) - 1)
     maker.seq = {
         p: last for p, last in CaseSequence.objects.values_list("prefix", "last")
     }

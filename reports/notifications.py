@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from accounts.models import User
-from grids.models import Role
+from grids.models import Region, Role
 from reports.models import DispatchLevel, Notification, Report, State
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,20 @@ def _grid(report: Report) -> list[User]:
     )
 
 
+def _center_and_leaders(report: Report) -> list[User]:
+    """An overdue case concerns its center and the leaders over its place, who may urge it
+    (督办): leaders assigned at the case's grid or any region above it."""
+    grid = Region.objects.only("tree_id", "lft", "rght").get(pk=report.grid_id)
+    leaders = Q(
+        assignments__role=Role.LEADER,
+        assignments__region__tree_id=grid.tree_id,
+        assignments__region__lft__lte=grid.lft,
+        assignments__region__rght__gte=grid.rght,
+    )
+    center = _center(report)
+    return center + [u for u in _active(leaders) if u not in center]
+
+
 def _reporter(report: Report) -> list[User]:
     return _active(Q(pk=report.reporter_id))
 
@@ -115,7 +129,7 @@ _RECIPIENTS: dict[str, Callable[[Report], list[User]]] = {
     NoticeKind.HANDLED: _grid,
     NoticeKind.REWORK: _department,
     NoticeKind.URGED: _department_or_center,
-    NoticeKind.OVERDUE: _center,
+    NoticeKind.OVERDUE: _center_and_leaders,
     NoticeKind.CLOSED: _reporter,
     NoticeKind.IN_QUEUE: _center,
     NoticeKind.VERIFIED: _center,

@@ -1,6 +1,7 @@
 """Deterministic demo residents: 宝翠花都社区 gets about 2,000 households with plausible
-members, tags and visit history; other demo communities get a few. Seeded, so every run
-makes the same people; idempotent, so a second run adds nothing.
+members, tags and visit history; 天大北五村社区 (the story's: 张鑫's 第六网格, 赵刚's
+community) a few households behind every entrance of every grid; other demo communities a
+few. Seeded, so every run makes the same people; idempotent, so a second run adds nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from residents.models import Household, Person, Relation, Tag, Visit, VisitKind
 from residents.registers import RowPlan, rows_write
 
 BAOCUI = "120113004013"
+# The source story's community: every building of every grid has households, so the grid
+# worker's and grid head's pages show people (floors × doors per entrance).
+TIANDA = "120104005035"
+TIANDA_PER_ENTRANCE = (3, 2)
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马胡朱郭何罗高林郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文"  # noqa: E501
 GIVEN_M = ["建国", "志强", "国庆", "卫东", "文斌", "海涛", "永刚", "德明", "立新", "宏伟", "俊杰",
            "子轩", "浩然", "宇航", "振华", "明辉", "家豪", "学军", "长青", "树林"]
@@ -159,6 +164,23 @@ def _fill(community: Region, per_entrance: tuple[int, int] | None, limit: int | 
     return fill_entrances(community, entrances, per_entrance, limit, seed, today)
 
 
+def _fill_grids(community: Region, today: date) -> int:
+    """Fill each grid of the community that has no household yet; returns households made."""
+    made = 0
+    for j, grid in enumerate(community.get_children().order_by("code")):
+        if Household.objects.filter(grid=grid).exists():
+            continue
+        entrances = list(
+            Entrance.objects.filter(building__grid=grid)
+            .select_related("building").order_by("building__code", "number")
+        )
+        if entrances:
+            with transaction.atomic():
+                made += fill_entrances(community, entrances, TIANDA_PER_ENTRANCE, None,
+                                       seed=300 + j, today=today)
+    return made
+
+
 def _visits(qs: QuerySet[Household], rnd: random.Random, today: date) -> None:
     """Visit history by care level, some of it late, so the due list looks real."""
     households = list(qs.select_related("care_level").order_by("pk"))
@@ -195,6 +217,13 @@ def load_demo_residents(*, today: date | None = None) -> dict[str, int]:
         level=Level.COMMUNITY, children__buildings__entrances__isnull=False
     ).distinct()
     for i, community in enumerate(communities.order_by("code")):
+        if community.code == TIANDA:
+            # Grid by grid, so a database that got the earlier dozen households in its
+            # first grid gets the other grids filled too.
+            made_here = _fill_grids(community, today)
+            if made_here:
+                made[community.code] = made_here
+            continue
         if Household.objects.filter(grid__parent=community).exists():
             continue
         with transaction.atomic():

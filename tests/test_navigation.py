@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from grids.models import Role
+from reports import tasks
+from reports.models import Notification
 from tests.conftest import City
 from tests.factories import assign
+from tests.reports import conftest as reports_fixtures
+from tests.reports.conftest import Catalog, file_report
+
+catalog = reports_fixtures.catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +53,28 @@ def test_it_shows_the_bell_to_a_grid_worker(worker: User) -> None:
     assert 'name="language"' in html  # the language switch stays
 
 
-def test_it_shows_no_bell_to_a_leader(leader: User) -> None:
+def test_it_shows_a_leader_the_bell_with_the_overdue_notices(
+    leader: User,
+    worker: User,
+    city: City,
+    catalog: Catalog,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    # Given a case in the leader's district left untouched for ten days.
+    report = file_report(worker, city, catalog.roof_tree)
+    later = timezone.now() + timedelta(days=10)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sweep_overdue()
+
     html = _get(leader, reverse("grids:workspace", args=["leader"]))
+
+    # Leaders are told of overdue cases in their region (reports/notifications.py).
+    assert Notification.objects.filter(report=report, recipient=leader).count() == 1
+    assert 'id="bell"' in html and "1 条未读" in html
+
+
+def test_it_shows_no_bell_to_someone_with_no_role(outsider: User) -> None:
+    html = _get(outsider, reverse("grids:no_role"))
     assert 'id="bell"' not in html

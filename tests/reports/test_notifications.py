@@ -209,7 +209,7 @@ def test_it_tells_whoever_must_act_next_and_no_one_else(
     assert all(n.read_at is None and report.number in n.message for n in notices)
 
 
-def test_it_tells_the_street_center_when_a_case_runs_overdue(
+def test_it_tells_the_street_center_and_the_districts_leader_when_a_case_runs_overdue(
     people: People,
     city: City,
     catalog: Catalog,
@@ -227,7 +227,7 @@ def test_it_tells_the_street_center_when_a_case_runs_overdue(
             "recipient__username", flat=True
         )
     )
-    assert recipients == {"wanxing"}
+    assert recipients == {"wanxing", "leader"}
 
 
 def test_it_sends_nothing_when_the_transaction_rolls_back(

@@ -1,8 +1,8 @@
 """Load the demo city from seeds/ (idempotent: running it twice changes nothing).
 
 Regions (seeds/regions.geojson), buildings and entrances (seeds/buildings.json),
-departments and one user per role (seeds/demo.json). Later apps add their own demo
-data through the ``DEMO_LOADERS`` hook below.
+departments and one user per role (seeds/demo.json); then, by command name, the calendar,
+the catalogue and rules, the residents and the case history.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class Command(BaseCommand):
         call_command("seed_calendar", stdout=self.stdout)
         call_command("load_demo_reports", stdout=self.stdout)
         call_command("load_demo_residents", stdout=self.stdout)
+        # A few hundred cases over the last 90 days, so no page starts empty (casegen/demo.py).
+        call_command("load_demo_cases", stdout=self.stdout)
         self.stdout.write(
             _(
                 "区划：新建 %(created)s，更新 %(updated)s，未变 %(unchanged)s；"
