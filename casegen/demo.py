@@ -58,6 +58,8 @@ SEED = 2026
 # A grid whose own worker logs in (张鑫's, 王丽's) gets this many shares of the cases.
 OWN_WORKER_WEIGHT = 4
 PHOTO_VARIANTS = 3
+# Two of three cases filed in this last stretch are still being worked on.
+RECENT = timedelta(days=21)
 # Notices about what happened in the last days are unread; older ones were read.
 UNREAD_FOR = timedelta(days=3)
 
@@ -117,11 +119,29 @@ def demo_photos_ensure() -> dict[str, list[DemoPhoto]]:
 
 
 class DemoCaseMaker(CaseMaker):
-    """The generator's case maker with the demo's keys, descriptions and photo files."""
+    """The generator's case maker with the demo's keys, descriptions and photo files, and
+    recent cases left open in turn through every open state, grid by grid, so that each
+    login's queue (triage, inbox, check, closing) has work in it."""
 
     key_prefix = DEMO_KEY_PREFIX
     photos: dict[str, list[DemoPhoto]] = {}
     category_names: dict[int, tuple[str, str]] = {}  # id → (name, major code)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recent: dict[int, int] = defaultdict(int)
+        self.opened: dict[int, int] = defaultdict(int)
+
+    def _draw_target(self, created: datetime) -> str:
+        if self.end - created >= RECENT:
+            return super()._draw_target(created)
+        grid = self.row["grid_id"]
+        self.recent[grid] += 1
+        if self.recent[grid] % 3 == 0:
+            return super()._draw_target(created)
+        self.opened[grid] += 1
+        stops = self.open_stops
+        return stops[self.opened[grid] % len(stops)]
 
     def _description(self, report_id: int, category: int) -> str:
         name, major = self.category_names.get(category, ("", ""))

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from grids.models import Entrance, Level, Region
 from residents import crypto
@@ -210,7 +211,7 @@ def _visits(qs: QuerySet[Household], rnd: random.Random, today: date) -> None:
 
 def load_demo_residents(*, today: date | None = None) -> dict[str, int]:
     """Fill the demo communities once; returns households created per community code."""
-    today = today or date.today()
+    today = today or timezone.localdate()
     defaults_ensure()
     made: dict[str, int] = {}
     communities = Region.objects.filter(
