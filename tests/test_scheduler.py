@@ -50,7 +50,7 @@ def test_it_runs_everything_at_start_then_each_task_at_its_interval() -> None:
 
 
 def test_it_does_not_pile_up_missed_runs_after_a_long_pause() -> None:
-    scheduler, ran = _scheduler()
+    scheduler, _ran = _scheduler()
     scheduler.tick(now=0.0)
 
     assert scheduler.tick(now=3600.0) == ["fast", "slow"]
