@@ -50,14 +50,14 @@ def _task_request_id_done(task_id: str | None = None, **_: Any) -> None:
 
 @worker_ready.connect
 def _worker_ready(**_: Any) -> None:
-    from jinzhitong import heartbeat
+    from jinzhitong.heartbeat import WORKER, mark
 
-    heartbeat.mark(heartbeat.WORKER)
+    mark(WORKER)
 
 
 @app.task(name="jinzhitong.worker_heartbeat", ignore_result=True)
 def worker_heartbeat() -> None:
     """Sent by beat every 30 s; a worker that runs it is alive and taking tasks."""
-    from jinzhitong import heartbeat
+    from jinzhitong.heartbeat import WORKER, mark
 
-    heartbeat.mark(heartbeat.WORKER)
+    mark(WORKER)

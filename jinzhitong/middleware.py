@@ -14,7 +14,10 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from jinzhitong import errors, requestid
@@ -32,13 +35,17 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         rid = requestid.from_header(request.headers.get(HEADER))
-        token = requestid.request_id.set(rid)
-        try:
-            response = self.get_response(request)
-        finally:
-            requestid.request_id.reset(token)
+        # Not reset on the way out: Django logs "Internal Server Error: …" after the
+        # middleware has returned; request_finished clears it (below).
+        requestid.request_id.set(rid)
+        response = self.get_response(request)
         response[HEADER] = rid
         return response
+
+
+@receiver(request_finished)
+def _forget_request_id(**_: Any) -> None:
+    requestid.request_id.set("-")
 
 
 class FaultMiddleware:

@@ -451,9 +451,13 @@ def storage_error(exc: OSError) -> StorageUnavailable | None:
     if reason is None:
         return None
     if reason == "full":
-        message = _("照片存储空间已满，本次提交未保存。内容仍保留在手机上，请联系管理员处理后再提交。")
+        message = _(
+            "照片存储空间已满，本次提交未保存。内容仍保留在手机上，请联系管理员处理后再提交。"
+        )
     else:
-        message = _("照片存储暂时无法写入，本次提交未保存。内容仍保留在手机上，请联系管理员处理后再提交。")
+        message = _(
+            "照片存储暂时无法写入，本次提交未保存。内容仍保留在手机上，请联系管理员处理后再提交。"
+        )
     return StorageUnavailable(message, reason=reason)
 
 
@@ -498,7 +502,7 @@ def _store(field_name: str, content: ContentFile[bytes]) -> str:
     field = ReportPhoto._meta.get_field(field_name)
     assert isinstance(field, models_FileField)
     storage = field.storage
-    target = field.generate_filename(None, str(content.name))
+    target = field.generate_filename(ReportPhoto(), str(content.name))
     try:
         name = storage.save(target, content, max_length=field.max_length)
     except OSError as exc:
@@ -540,7 +544,7 @@ def photo_files_sweep(*, older_than: timedelta = timedelta(hours=1), months: int
     removed = 0
     for start in range(0, len(candidates), 500):
         batch = candidates[start : start + 500]
-        referenced = set()
+        referenced: set[str] = set()
         for image, thumbnail in ReportPhoto.objects.filter(
             Q(image__in=batch) | Q(thumbnail__in=batch)
         ).values_list("image", "thumbnail"):
