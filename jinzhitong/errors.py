@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
-from django.views import defaults
+from django.views import csrf, defaults
 
 from reports.errors import StorageUnavailable
 
@@ -42,7 +43,9 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 def _json(status: int, message: str, **extra: object) -> JsonResponse:
-    return JsonResponse({"error": message, "status": status, **extra}, status=status)
+    # "errors" in the shape of a refused form, so the filing page lists the message.
+    body = {"error": message, "status": status, "errors": {"__all__": [message]}, **extra}
+    return JsonResponse(body, status=status)
 
 
 def _plain_page(template: str, status: int, message: str) -> HttpResponse:
@@ -64,15 +67,24 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
 def storage_unavailable(request: HttpRequest, exc: StorageUnavailable) -> HttpResponse:
     message = str(exc)
     if wants_json(request):
-        # "errors" in the shape of a refused form, so the filing page shows it as one.
-        return _json(507, message, retry=False, reason=exc.reason, errors={"__all__": [message]})
+        return _json(507, message, retry=False, reason=exc.reason)
     return _plain_page("507.html", 507, message)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if wants_json(request):
+        if isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+            return _json(400, _("提交的内容太大，请减少照片或文字后重试。"))
         return _json(400, _("请求无效，请刷新页面后重试。"))
     return defaults.bad_request(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a page left open past its session gets a message, not a
+    technical 403; the phone's queue sends again once the worker has logged in again."""
+    if wants_json(request):
+        return _json(403, _("页面已过期或登录已失效，请重新登录后再提交。"), retry=True)
+    return csrf.csrf_failure(request, reason=reason)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:

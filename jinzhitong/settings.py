@@ -249,6 +249,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 # Database sessions whose save lets a dropped connection through (→ 503, not a 400).
 SESSION_ENGINE = "jinzhitong.sessions"
+# JSON for the phone's scripts when a page outlived its CSRF token (jinzhitong/errors.py).
+CSRF_FAILURE_VIEW = "jinzhitong.errors.csrf_failure"
 
 # Login throttling (django-axes). Failures are counted per account and, separately, per
 # address: the account lock stops guessing one password from many machines, the address

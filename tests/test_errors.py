@@ -90,9 +90,10 @@ def test_it_answers_json_404_to_a_json_client(worker: User) -> None:
     response = _client(worker).get("/cases/999999/", **JSON)
 
     assert response.status_code == 404
-    assert response.json() == {
-        "error": "您要找的页面或案件不存在，或不在您的管辖范围内。", "status": 404,
-    }
+    body = response.json()
+    assert (body["error"], body["status"]) == (
+        "您要找的页面或案件不存在，或不在您的管辖范围内。", 404,
+    )
 
 
 def test_it_answers_the_404_page_to_a_browser(worker: User) -> None:
@@ -147,3 +148,25 @@ def test_it_returns_the_request_id_it_was_given_or_makes_one(db: None) -> None:
 
     assert given["X-Request-ID"] == "edge-42"
     assert len(forged["X-Request-ID"]) == 32 and "\n" not in forged["X-Request-ID"]
+
+
+def test_it_answers_json_403_when_the_phones_csrf_token_expired(worker: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(worker)
+
+    response = client.post(reverse("reports:file"), {}, **JSON)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "页面已过期或登录已失效，请重新登录后再提交。"
+
+
+def test_it_names_a_too_large_submission_in_json(settings: Any, worker: User) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    client = _client(worker)
+
+    response = client.post(
+        reverse("reports:file"), {f"f{n}": "x" for n in range(10)}, **JSON
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"__all__": ["提交的内容太大，请减少照片或文字后重试。"]}
