@@ -131,6 +131,18 @@ def test_it_draws_the_500_page_without_the_database(
     assert "服务器出错了" in response.content.decode()
 
 
+def test_it_draws_the_503_page_without_the_database(
+    db: None, django_assert_num_queries: Any
+) -> None:
+    request = RequestFactory().get("/center/triage/")
+
+    with django_assert_num_queries(0):
+        response = errors.database_unavailable(request)
+
+    assert response.status_code == 503
+    assert "系统暂时不可用" in response.content.decode()
+
+
 def test_it_answers_json_400_to_an_api_path() -> None:
     request = RequestFactory().get("/api/v1/locate")
 
