@@ -503,10 +503,12 @@ def _store(field_name: str, content: ContentFile[bytes]) -> str:
     assert isinstance(field, models_FileField)
     storage = field.storage
     target = field.generate_filename(ReportPhoto(), str(content.name))
+    taken = storage.exists(target)  # then the save picks another name; never delete this one
     try:
         name = storage.save(target, content, max_length=field.max_length)
     except OSError as exc:
-        _quiet_delete(storage, target)
+        if not taken:
+            _quiet_delete(storage, target)
         refusal = storage_error(exc)
         if refusal is not None:
             logger.error("photo storage refused a file (%s): %s", refusal.reason, exc)
