@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from jinzhitong.env import envbool, envfloat, envint, envlist, envsecret, envstr
+from jinzhitong.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id is in every log line of the request, middleware's included.
+    "jinzhitong.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -62,13 +65,19 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A dropped database connection → 503 + Retry-After; full or read-only photo storage
+    # → 507 with "retry": false (jinzhitong/errors.py).
+    "jinzhitong.middleware.FaultMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
     # Production serves its own static files (collected, hashed, compressed).
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "jinzhitong.urls"
 WSGI_APPLICATION = "jinzhitong.wsgi.application"
@@ -144,6 +153,13 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 ROUTING_SWEEP_SECONDS = envfloat("ROUTING_SWEEP_SECONDS", 20.0)
 OVERDUE_SWEEP_SECONDS = envfloat("OVERDUE_SWEEP_SECONDS", 60.0)
 EVALUATION_CATCH_UP_SECONDS = envfloat("EVALUATION_CATCH_UP_SECONDS", 30.0)
+THUMBNAIL_SWEEP_SECONDS = envfloat("THUMBNAIL_SWEEP_SECONDS", 120.0)
+PHOTO_ORPHAN_SWEEP_SECONDS = envfloat("PHOTO_ORPHAN_SWEEP_SECONDS", 3600.0)
+# A photo file with no row is removed once it is this old (a transaction may still be
+# open on a younger one).
+PHOTO_ORPHAN_MINUTES = envint("PHOTO_ORPHAN_MINUTES", 60)
+# The worker logs through LOGGING below (request id = task id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Reports filed while the broker was down are routed within a minute of its return.
     "sweep-unrouted": {"task": "reports.tasks.sweep_unrouted", "schedule": ROUTING_SWEEP_SECONDS},
@@ -158,6 +174,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "residents.tasks.expire_care_overrides",
         "schedule": 3600.0,
     },
+    # Photos whose thumbnail task was lost (broker down, worker killed) get one.
+    "sweep-thumbnails": {
+        "task": "reports.tasks.sweep_thumbnails",
+        "schedule": THUMBNAIL_SWEEP_SECONDS,
+    },
+    # Photo files that no row references (a process killed between file and commit).
+    "sweep-orphan-photos": {
+        "task": "reports.tasks.sweep_orphan_photos",
+        "schedule": PHOTO_ORPHAN_SWEEP_SECONDS,
+    },
+    # The worker's heartbeat, read by /healthz.
+    "worker-heartbeat": {"task": "jinzhitong.worker_heartbeat", "schedule": 30.0},
 }
 # Without a broker nothing runs beat: the web process runs the schedule above in a thread
 # of its own (jinzhitong/scheduler.py, started by jinzhitong/wsgi.py; docs/operations.md).
@@ -223,6 +251,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
+# Database sessions whose save lets a dropped connection through (→ 503, not a 400).
+SESSION_ENGINE = "jinzhitong.sessions"
+# JSON for the phone's scripts when a page outlived its CSRF token (jinzhitong/errors.py).
+CSRF_FAILURE_VIEW = "jinzhitong.errors.csrf_failure"
 
 # Login throttling (django-axes). Failures are counted per account and, separately, per
 # address: the account lock stops guessing one password from many machines, the address
@@ -325,10 +357,9 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Every line: ISO 8601 time with the +08:00 offset, level, logger, request id (the
+# X-Request-ID header, or the Celery task id); LOG_FORMAT=json: one JSON object a line.
+LOG_FORMAT = envstr("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=envstr("LOG_LEVEL", "INFO"), zone=TIME_ZONE)

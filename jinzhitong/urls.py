@@ -24,3 +24,10 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# JSON errors for JSON clients (the phone's scripts, /api/), the HTML pages for browsers;
+# 503 + Retry-After when the database is unreachable (jinzhitong/errors.py).
+handler400 = "jinzhitong.errors.bad_request"
+handler403 = "jinzhitong.errors.permission_denied"
+handler404 = "jinzhitong.errors.page_not_found"
+handler500 = "jinzhitong.errors.server_error"

@@ -621,6 +621,15 @@ class ReportPhoto(models.Model):
     class Meta:
         verbose_name = _("案件照片")
         verbose_name_plural = _("案件照片")
+        indexes = [
+            # sweep_thumbnails: photos still without a thumbnail, by age. Partial, so it
+            # holds only the few photos waiting for their task, however many there are.
+            models.Index(
+                fields=["created_at"],
+                name="reports_photo_no_thumb",
+                condition=models.Q(thumbnail=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.get_kind_display()}"

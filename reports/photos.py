@@ -12,16 +12,29 @@ heavy Pillow work can be done before a transaction is opened with ``photos_prepa
 the prepared photos are then passed to ``photos_ingest`` in place of the uploads.
 ``photo_make_thumbnail`` is the body of the thumbnail task: idempotent and quiet when
 the photo is gone.
+
+Files and transactions: a file is on disk before its row commits. Every writer of case
+photos runs inside ``files_removed_on_failure()`` around its transaction, so a failed
+transaction (any exception, the commit's own included) takes its files with it;
+``photo_files_sweep`` removes what is left by anything else (a killed process, a caller's
+outer transaction rolled back after ours). A full or read-only disk raises
+``StorageUnavailable`` with nothing left behind.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
+import os
+import time
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import IO, Any
 
@@ -29,11 +42,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
+from django.db.models import FileField as models_FileField
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from accounts.models import User
+from reports.errors import StorageUnavailable
 from reports.models import PhotoKind, Report, ReportEvent, ReportPhoto
 
 logger = logging.getLogger(__name__)
@@ -378,24 +396,18 @@ def photos_ingest(
     prepared = photos_prepare(files)
 
     written: list[ReportPhoto] = []
-    try:
-        with transaction.atomic():
-            # Two uploads at once must not both fit under the limit.
-            list(Report.objects.select_for_update().filter(pk=report.pk).values_list("pk"))
-            _check_count(_existing_count(report, kind), len(prepared), max_count)
-            for p in prepared:
-                p.content.seek(0)
-                written.append(
-                    ReportPhoto.objects.create(
-                        report=report, event=event, kind=kind, image=p.content,
-                        width=p.width, height=p.height, uploaded_by=uploaded_by,
-                    )
+    with files_removed_on_failure(), transaction.atomic():
+        # Two uploads at once must not both fit under the limit.
+        list(Report.objects.select_for_update().filter(pk=report.pk).values_list("pk"))
+        _check_count(_existing_count(report, kind), len(prepared), max_count)
+        for p in prepared:
+            p.content.seek(0)
+            written.append(
+                ReportPhoto.objects.create(
+                    report=report, event=event, kind=kind, image=_store("image", p.content),
+                    width=p.width, height=p.height, uploaded_by=uploaded_by,
                 )
-    except BaseException:
-        # The rows are rolled back; remove the files saved with them.
-        for photo in written:
-            photo.image.delete(save=False)
-        raise
+            )
     return written
 
 
@@ -416,6 +428,146 @@ def photo_ingest(
         max_count=max_count,
     )
     return photo
+
+
+# -- files and transactions ---------------------------------------------------------------
+
+# errno → StorageUnavailable.reason: the disk cannot take files until an operator acts.
+_STORAGE_ERRNOS = {
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "full",
+    errno.EROFS: "read_only",
+    errno.EACCES: "denied",
+    errno.EPERM: "denied",
+}
+
+# Files written by the innermost ``files_removed_on_failure`` block of this thread/task.
+_written: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("photo_files", default=None)
+
+
+def storage_error(exc: OSError) -> StorageUnavailable | None:
+    """The refusal to show for an OSError that means "the disk cannot take files", or None."""
+    reason = _STORAGE_ERRNOS.get(exc.errno or 0)
+    if reason is None:
+        return None
+    if reason == "full":
+        message = _(
+            "照片存储空间已满，本次提交未保存。内容仍保留在手机上，请联系管理员处理后再提交。"
+        )
+    else:
+        message = _(
+            "照片存储暂时无法写入，本次提交未保存。内容仍保留在手机上，请联系管理员处理后再提交。"
+        )
+    return StorageUnavailable(message, reason=reason)
+
+
+def _quiet_delete(storage: Storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except OSError:
+        # A read-only disk refuses the delete too; the sweep retries when it is writable.
+        logger.warning("photo file %s could not be removed", name, exc_info=True)
+
+
+@contextmanager
+def files_removed_on_failure() -> Iterator[None]:
+    """Delete the photo files written inside this block if it ends with an exception.
+
+    Put it *outside* the ``transaction.atomic()`` whose rows reference the files, so a
+    failed commit is seen too. Nested blocks hand their files to the enclosing one: the
+    files of a savepoint that succeeded go if the outer transaction fails.
+    """
+    outer = _written.get()
+    mine: list[tuple[Storage, str]] = []
+    token = _written.set(mine)
+    try:
+        yield
+    except BaseException:
+        for storage, name in mine:
+            _quiet_delete(storage, name)
+        raise
+    finally:
+        _written.reset(token)
+    if outer is not None:
+        outer.extend(mine)
+
+
+def _store(field_name: str, content: ContentFile[bytes]) -> str:
+    """Write the file under the field's upload folder; its name, for the row.
+
+    Recorded for ``files_removed_on_failure``. A write that fails leaves nothing: Django's
+    file storage does not remove a half-written file (a disk that fills mid-write), so it
+    is removed here; a full or read-only disk raises ``StorageUnavailable``.
+    """
+    field = ReportPhoto._meta.get_field(field_name)
+    assert isinstance(field, models_FileField)
+    storage = field.storage
+    target = field.generate_filename(ReportPhoto(), str(content.name))
+    taken = storage.exists(target)  # then the save picks another name; never delete this one
+    try:
+        name = storage.save(target, content, max_length=field.max_length)
+    except OSError as exc:
+        if not taken:
+            _quiet_delete(storage, target)
+        refusal = storage_error(exc)
+        if refusal is not None:
+            logger.error("photo storage refused a file (%s): %s", refusal.reason, exc)
+            raise refusal from exc
+        raise
+    tracked = _written.get()
+    if tracked is not None:
+        tracked.append((storage, name))
+    return name
+
+
+def photo_files_sweep(*, older_than: timedelta = timedelta(hours=1), months: int = 2) -> int:
+    """Remove photo and thumbnail files that no ``ReportPhoto`` row references and that are
+    older than ``older_than`` (younger ones may belong to a transaction still open).
+
+    Only the folders of the last ``months`` months are read: a file is orphaned, if ever,
+    when it is written, so older folders need no second look. Returns how many went.
+    """
+    field = ReportPhoto._meta.get_field("image")
+    assert isinstance(field, models_FileField)
+    storage = field.storage
+    cutoff = time.time() - older_than.total_seconds()
+    candidates: list[str] = []
+    for folder in _recent_folders(months):
+        try:
+            root = storage.path(folder)
+        except NotImplementedError:
+            return 0  # not a local disk: object stores expire uploads by their own rules
+        if not os.path.isdir(root):
+            continue
+        with os.scandir(root) as entries:
+            for entry in entries:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    candidates.append(f"{folder}/{entry.name}")
+    removed = 0
+    for start in range(0, len(candidates), 500):
+        batch = candidates[start : start + 500]
+        referenced: set[str] = set()
+        for image, thumbnail in ReportPhoto.objects.filter(
+            Q(image__in=batch) | Q(thumbnail__in=batch)
+        ).values_list("image", "thumbnail"):
+            referenced.update((image, thumbnail))
+        for name in batch:
+            if name not in referenced:
+                _quiet_delete(storage, name)
+                removed += 1
+    if removed:
+        logger.info("photo sweep removed %d orphaned files", removed)
+    return removed
+
+
+def _recent_folders(months: int) -> list[str]:
+    today = timezone.localdate()
+    year, month = today.year, today.month
+    folders = []
+    for _n in range(max(months, 1)):
+        folders += [f"reports/{year:04d}/{month:02d}", f"reports/thumbs/{year:04d}/{month:02d}"]
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return folders
 
 
 # -- thumbnails -------------------------------------------------------------------------
@@ -441,10 +593,10 @@ def photo_make_thumbnail(photo_id: int) -> None:
     data = _fresh_jpeg(img, quality=THUMBNAIL_QUALITY)
     name = f"{PurePosixPath(str(photo.image.name)).stem}.jpg"
 
-    with transaction.atomic():
+    with files_removed_on_failure(), transaction.atomic():
         # Re-read under a lock so two runs at once write one thumbnail file, not two.
         locked = ReportPhoto.objects.select_for_update().filter(pk=photo_id).first()
         if locked is None or locked.thumbnail:
             return
-        locked.thumbnail.save(name, ContentFile(data), save=False)
+        locked.thumbnail = _store("thumbnail", ContentFile(data, name=name))  # type: ignore[assignment]
         locked.save(update_fields=["thumbnail"])

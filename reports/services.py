@@ -37,7 +37,7 @@ from reports.models import (
     State,
     Urgency,
 )
-from reports.photos import MAX_PHOTOS, photos_ingest
+from reports.photos import MAX_PHOTOS, files_removed_on_failure, photos_ingest
 from reports.selectors import reports_visible_to
 from reports.workflow import check_category, prepare_photos
 
@@ -160,7 +160,8 @@ def report_file(
         lng, lat = building.lng, building.lat
     community, street, district = _ancestors(grid)
     try:
-        with transaction.atomic():
+        # Outside the transaction: if it fails, even at commit, the photos' files go too.
+        with files_removed_on_failure(), transaction.atomic():
             now = timezone.now()
             report = Report(
                 number=next_case_number(district, now),
@@ -246,7 +247,7 @@ def report_file_self_handled(
     category, standard = check_category(category, None)
     _check_place(grid, building, entrance)
     community, street, district = _ancestors(grid)
-    with transaction.atomic():
+    with files_removed_on_failure(), transaction.atomic():
         now = timezone.now()
         report = Report.objects.create(
             number=next_case_number(district, now),
@@ -313,7 +314,7 @@ def report_add_sighting(
     if len(photos or []) > MAX_PHOTOS:
         raise WorkflowError(_("最多上传 9 张照片"))
     prepared = prepare_photos(photos)
-    with transaction.atomic():
+    with files_removed_on_failure(), transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
         existing = ReportEvent.objects.filter(
             report=locked, kind=EventKind.SIGHTING, actor=actor, data__key=key

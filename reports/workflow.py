@@ -52,7 +52,7 @@ from reports.models import (
     TimeRequest,
 )
 from reports.notifications import NoticeKind, notify
-from reports.photos import photos_ingest, photos_prepare
+from reports.photos import files_removed_on_failure, photos_ingest, photos_prepare
 
 # -- who may act ---------------------------------------------------------------------
 
@@ -270,8 +270,10 @@ def _check(action: str, actor: User | None, report: Report) -> None:
 
 @contextmanager
 def _locked(report: Report) -> Iterator[Report]:
-    """The case row, locked for the rest of the transaction, with its grid loaded."""
-    with transaction.atomic():
+    """The case row, locked for the rest of the transaction, with its grid loaded.
+
+    Photo files written inside are removed if the transaction fails (``reports.photos``)."""
+    with files_removed_on_failure(), transaction.atomic():
         yield (
             Report.objects.select_for_update(of=("self",))
             .select_related("grid", "standard", "department")

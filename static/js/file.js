@@ -337,9 +337,14 @@
   // -- start: restore the unsent draft of this page, or start one ----------------------
   var hadErrors = !errors.hidden;
   box.all().then(function (items) {
-    var draft = items.filter(function (i) { return i.kind === kind && i.status === "draft"; })
+    // A held item (the server could not take it, e.g. storage full) comes back as the
+    // draft, with the server's reason, for the worker to send when it can be taken.
+    var draft = items.filter(function (i) { return i.kind === kind && (i.status === "draft" || i.status === "held"); })
       .sort(function (a, b) { return b.savedAt - a.savedAt; })[0];
-    if (draft && !hadErrors) { restore(draft); } else {
+    if (draft && !hadErrors) {
+      restore(draft);
+      if (draft.status === "held" && draft.error) { showErrors([draft.error]); }
+    } else {
       // A server re-render keeps its key (nothing was saved); a fresh page gets a new one,
       // so two drafts made from the same cached page never share a key.
       startDraft(hadErrors ? keyInput.value : null);

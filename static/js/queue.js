@@ -1,7 +1,9 @@
 /* The phone's outbox: submissions kept in IndexedDB until the server has them.
  *
  * An item is {key, url, label, fields: [[name, value]], files: [[name, Blob, filename]],
- * status: "draft" | "queued"}. Its key is the submission's idempotency key, made when
+ * status: "draft" | "queued" | "held"}. "held": the server answered that sending it again
+ * cannot help for now ("retry": false, e.g. its photo storage is full); it stays on the
+ * phone with the server's message and is sent again only when the worker submits it. Its key is the submission's idempotency key, made when
  * the draft was made, so sending it again (a retry, a second tab, a reload) never makes
  * a second case. Queued items are sent when the page loads, when the browser says it is
  * online again, and every 20 s. Also registers the service worker that caches the page. */
@@ -61,7 +63,9 @@
   }
 
   /* Send one item. Resolves {ok, data} (kept no longer), {invalid, data} (the server said
-   * no: back to a draft), or {offline} (no answer: stays queued). */
+   * no: back to a draft), {invalid, held, data} (the server cannot take it now and says
+   * not to resend it: held, with its message), or {offline} (no answer, or a passing
+   * error such as 503: stays queued and is sent again). */
   function send(item) {
     return fetch(item.url, {
       method: "POST", body: body(item), credentials: "same-origin", redirect: "manual",
@@ -75,6 +79,13 @@
           item.status = "draft";
           return put(item).then(function () { return { invalid: true, data: data }; });
         });
+      }
+      if ((resp.headers.get("Content-Type") || "").indexOf("application/json") === 0) {
+        return resp.json().then(function (data) {
+          if (!data || data.retry !== false) { return { offline: true }; }
+          item.status = "held"; item.error = data.error || "";
+          return put(item).then(function () { return { invalid: true, held: true, data: data }; });
+        }, function () { return { offline: true }; });
       }
       return { offline: true };
     }, function () { return { offline: true }; });
@@ -96,10 +107,15 @@
   function status() {
     return all().then(function (items) {
       var n = items.filter(function (i) { return i.status === "queued"; }).length;
+      var held = items.filter(function (i) { return i.status === "held"; });
       var el = document.getElementById("queue-status");
       if (el) {
-        el.hidden = n === 0;
-        el.textContent = n ? text("queued").replace("__N__", n) : "";
+        var lines = [];
+        if (n) { lines.push(text("queued").replace("__N__", n)); }
+        // The server's own (translated) reason, e.g. "照片存储空间已满…".
+        if (held.length) { lines.push(held[0].error); }
+        el.hidden = lines.length === 0;
+        el.textContent = lines.join(" ");
       }
       document.dispatchEvent(new CustomEvent("jzt:queue", { detail: { count: n } }));
       return n;
