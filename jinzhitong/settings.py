@@ -202,6 +202,11 @@ RESIDENTS_EXPORT_ROLES = envlist(
 RESIDENTS_IMPORT_SYNC_ROWS = envint("RESIDENTS_IMPORT_SYNC_ROWS", 2000)
 RESIDENTS_IMPORT_MAX_ROWS = envint("RESIDENTS_IMPORT_MAX_ROWS", 20000)
 RESIDENTS_IMPORT_MAX_BYTES = envint("RESIDENTS_IMPORT_MAX_BYTES", 8 * 1024 * 1024)
+# Every uploaded spreadsheet (registers, catalogue, rules) is scanned before a reader opens
+# it (jinzhitong/xlsx.py): no sheet may reach past this many columns, nor the file inflate
+# past this many bytes. Rows are bounded by each importer's own limit.
+XLSX_MAX_COLUMNS = envint("XLSX_MAX_COLUMNS", 64)
+XLSX_MAX_UNCOMPRESSED_BYTES = envint("XLSX_MAX_UNCOMPRESSED_BYTES", 160 * 1024 * 1024)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
