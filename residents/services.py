@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from grids.models import Entrance
 from reports.models import Category
+from reports.photos import photo_prepare
 from reports.services import report_file
 from residents import crypto
 from residents.errors import ResidentError
@@ -451,6 +453,14 @@ def visit_record(
         raise ResidentError(_("走访日期不能晚于今天"), field="visited_on")
     if next_suggested_on is not None and next_suggested_on <= visited_on:
         raise ResidentError(_("建议下次走访日期应晚于本次走访"), field="next_suggested_on")
+    stored: Any = ""
+    if photo:
+        # The same checks and re-encoding as case photos, before the transaction: nothing of
+        # the upload is kept (no EXIF position, no trailing bytes, not its file name).
+        try:
+            stored = photo_prepare(photo).content
+        except ValidationError as e:
+            raise ResidentError(e.messages[0], field="photo") from e
     with transaction.atomic():
         # Lock the household row only (care_level is the nullable side of an outer join).
         household = (
@@ -460,7 +470,7 @@ def visit_record(
         )
         visit = Visit.objects.create(
             household=household, worker=actor, visited_on=visited_on, kind=kind,
-            situation=situation.strip(), needs=needs.strip(), photo=photo or "",
+            situation=situation.strip(), needs=needs.strip(), photo=stored,
             next_suggested_on=next_suggested_on,
         )
         if household.last_visit_on is None or visited_on >= household.last_visit_on:

@@ -4,13 +4,17 @@ registers upload → preview → confirm, exports only for roles allowed to expo
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
+from PIL import ExifTags, Image
 
 from accounts.models import User
 from residents import services
@@ -233,3 +237,48 @@ def test_import_progress_and_errors_sheet_belong_to_the_uploader(
     )
     other = _client(neighbour_worker)
     assert other.get(reverse("residents:import_progress", args=[job_id])).status_code == 404
+
+
+def _jpeg_with_gps_and_trailer() -> bytes:
+    """A phone photo carrying its GPS position, with a zip appended (a polyglot)."""
+    exif = Image.Exif()
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (39.0, 6.0, 30.0)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (117.0, 10.0, 12.0)
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG", exif=exif)
+    return out.getvalue() + b"PK\x03\x04 hidden payload"
+
+
+def test_a_visit_photo_is_stored_re_encoded_without_exif_under_a_random_name(
+    place: Place, worker: User, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    h = make_household(place.entrance)
+    original = _jpeg_with_gps_and_trailer()
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    response = _client(worker).post(reverse("residents:visit_new", args=[h.pk]), {
+        "visited_on": timezone.localdate().isoformat(), "kind": "home",
+        "photo": SimpleUploadedFile("王秀兰家门口.jpg", original, content_type="image/jpeg"),
+    })
+    assert response.status_code == 302
+    photo = h.visits.get().photo
+    stored = photo.read()
+    assert re.fullmatch(r"residents/visits/\d{4}/\d{2}/[0-9a-f]{32}\.jpg", photo.name)
+    assert b"hidden payload" not in stored and b"Exif" not in stored
+    img = Image.open(io.BytesIO(stored))
+    assert (img.format, img.size, dict(img.getexif())) == ("JPEG", (64, 48), {})
+
+
+def test_a_visit_photo_that_is_not_an_image_is_refused_in_chinese(
+    place: Place, worker: User
+) -> None:
+    h = make_household(place.entrance)
+    response = _client(worker).post(reverse("residents:visit_new", args=[h.pk]), {
+        "visited_on": timezone.localdate().isoformat(), "kind": "home",
+        "photo": SimpleUploadedFile("a.jpg", b"\xff\xd8\xff\xe0 not really", "image/jpeg"),
+    })
+    assert response.status_code == 200
+    assert h.visits.count() == 0
