@@ -17,10 +17,12 @@ from openpyxl import Workbook, load_workbook
 from PIL import ExifTags, Image
 
 from accounts.models import User
+from grids.models import Role
 from residents import services
 from residents.models import AccessLog, Household, Person, Tag
 from residents.registers import COLUMNS
 from tests.conftest import City
+from tests.factories import BuildingFactory, EntranceFactory, UserFactory, assign
 from tests.residents.conftest import Place, id_number, make_household, make_person
 
 
@@ -282,3 +284,30 @@ def test_a_visit_photo_that_is_not_an_image_is_refused_in_chinese(
     })
     assert response.status_code == 200
     assert h.visits.count() == 0
+
+
+def test_the_export_takes_the_role_per_grid_for_a_head_here_and_a_worker_there(
+    place: Place, city: City
+) -> None:
+    make_person(make_household(place.entrance), seq=62)  # in 第六网格
+    other = BuildingFactory(grid=city.other_grid, number="1", name="1号楼")
+    make_person(make_household(EntranceFactory(building=other, number="1")), seq=63)
+    dual = UserFactory(username="dual", full_name="两岗")
+    assign(dual, Role.GRID_HEAD, region=city.other_community)
+    assign(dual, Role.GRID_WORKER, region=city.grid)
+    c = _client(dual)
+
+    page = c.get(reverse("residents:registers"))
+    where_worker = c.post(reverse("residents:export"),
+                          {"community": city.community.pk, "purpose": "年度台账报送"})
+    where_head = c.post(reverse("residents:export"),
+                        {"community": city.other_community.pk, "purpose": "年度台账报送"})
+
+    offered = page.context["export_form"].fields["community"].queryset
+    assert list(offered) == [city.other_community]
+    assert where_worker.status_code == 302
+    sheet = load_workbook(io.BytesIO(where_head.content)).active
+    assert [sheet.cell(r, 9).value for r in range(2, sheet.max_row + 1)] == [id_number(63)]
+    assert list(AccessLog.objects.values_list("region_id", "rows")) == [
+        (city.other_community.pk, 1)
+    ]
