@@ -53,7 +53,7 @@ from residents.models import (
     Tag,
 )
 from residents.selectors import people_visible_to, resident_regions
-from residents.services import CareTable
+from residents.services import NUMBER_UNAVAILABLE, CareTable
 
 # The column layout a community office keeps; the order of the template and the export.
 COLUMNS = ["楼栋", "单元", "楼层", "门牌", "户主关系", "姓名", "性别", "出生日期", "身份证号",
@@ -283,7 +283,7 @@ def import_check(
 
 def _check_existing(user: Any, plans: list[RowPlan], errors: list[CellError]) -> None:
     """Identity numbers already registered: the user's own people are updated, anyone
-    else's is an error (numbers are unique across the city)."""
+    else's is an error (numbers are unique across the city) that names no place."""
     keys = [p.id_hmac for p in plans if p.id_hmac]
     found: dict[str, tuple[int, bool]] = {}
     visible = people_visible_to(user)
@@ -301,7 +301,8 @@ def _check_existing(user: Any, plans: list[RowPlan], errors: list[CellError]) ->
         if mine:
             plan.existing = pk
         else:
-            errors.append(CellError(plan.row, "身份证号", _("该身份证号已登记在本市其他网格")))
+            # Outside the user's scope: say nothing of where, nor that it is registered.
+            errors.append(CellError(plan.row, "身份证号", str(NUMBER_UNAVAILABLE)))
     if errors:
         bad = {e.row for e in errors}
         plans[:] = [p for p in plans if p.row not in bad]

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from grids.models import Entrance
@@ -45,6 +46,14 @@ from residents.models import (
     VisitKind,
     Wish,
     WishStatus,
+)
+from residents.selectors import people_visible_to
+
+# An identity number registered where the user may not look: the message must not tell
+# where, nor even that it is registered (numbers are unique across the city, so a refusal
+# cannot be avoided; it reads the same as a number that cannot be taken for other reasons).
+NUMBER_UNAVAILABLE = gettext_lazy(
+    "该身份证号无法在此登记，请核对号码；如为迁入人员，请联系上级网格中心办理迁入"
 )
 
 # Tags with a meaning in code: 高龄 is derived from the birth date; 党员 marks the household.
@@ -304,7 +313,10 @@ def person_add(
         id_number=id_number, phone=phone, sex=sex, birth_date=birth_date, today=today
     )
     if ident.id_hmac and Person.objects.filter(id_hmac=ident.id_hmac).exists():
-        raise ResidentError(_("该身份证号已登记在本市其他户中"), field="id_number")
+        if actor is not None and people_visible_to(actor).filter(id_hmac=ident.id_hmac).exists():
+            raise ResidentError(_("该身份证号已登记在您管辖的其他户中，请在该户办理迁出"),
+                                field="id_number")
+        raise ResidentError(str(NUMBER_UNAVAILABLE), field="id_number")
     with transaction.atomic():
         person = Person.objects.create(
             household=household, name=name, relation=relation, presence=presence,

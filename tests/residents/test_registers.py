@@ -20,7 +20,7 @@ from residents.errors import ResidentError
 from residents.models import Household, ImportStatus, Person, PersonTag
 from tests.conftest import City
 from tests.factories import BuildingFactory, EntranceFactory
-from tests.residents.conftest import Place, id_number
+from tests.residents.conftest import Place, id_number, make_household, make_person
 from tests.xlsx_bombs import xlsx_with_far_cell
 
 HEADER = registers.COLUMNS
@@ -197,3 +197,17 @@ def test_a_grid_worker_uploading_a_far_cell_gets_the_limit_in_chinese(
         registers.import_preview(user=worker, community=city.community, filename="a.xlsx",
                                  data=xlsx_with_far_cell(cell, declare=False))
     assert "每个文件最多 20001 行" in e.value.message
+
+
+def test_the_preview_does_not_say_a_number_is_registered_in_another_grid(
+    place: Place, worker: User, city: City
+) -> None:
+    make_person(make_household(place.neighbour_entrance), seq=71)  # 第五网格: not the worker's
+    _job, checked = registers.import_preview(
+        user=worker, community=city.community, filename="a.xlsx",
+        data=_xlsx([_row("1", "1", "101", "张三", id_number(71))]),
+    )
+    assert [(e.row, e.column, e.message) for e in checked.errors] == [(
+        2, "身份证号",
+        "该身份证号无法在此登记，请核对号码；如为迁入人员，请联系上级网格中心办理迁入",
+    )]
