@@ -613,3 +613,13 @@ def test_the_assignment_admin_grants_and_revokes_through_the_service(
     assert not Assignment.objects.filter(user=outsider).exists()
     save_spy.assert_called_once()
     revoke_spy.assert_called_once()
+
+
+def test_the_region_tree_is_indented_by_class_with_no_inline_style(
+    client: Client, city: City, admin_user: User
+) -> None:
+    page = changelist_names(login(client, admin_user))
+
+    assert "style=" not in page
+    assert '<span class="tree-indent level-4" aria-hidden="true"></span>第六网格</a>' in page
+    assert "css/admin-region-list.css" in page
