@@ -19,6 +19,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.forms.fields import InvalidJSONInput
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
@@ -32,7 +33,12 @@ from shapely.geometry import mapping, shape
 from accounts.models import User
 from grids import geo, services, tree
 from grids.admin_views import region_import_view
-from grids.importer import dumps_feature_collection, export_regions
+from grids.importer import (
+    MAX_JSON_DEPTH,
+    dumps_feature_collection,
+    export_regions,
+    json_depth,
+)
 from grids.models import (
     ROLE_REGION_LEVEL,
     Assignment,
@@ -101,7 +107,26 @@ class BoundaryField(forms.JSONField):
         # No boundary is an empty box, not the JSON text "null".
         return "" if value is None else super().prepare_value(value)
 
+    @staticmethod
+    def _too_deep(value: Any) -> bool:
+        # The region import's bound, checked without parsing: json.loads recurses, and
+        # 1,000 nested arrays raised RecursionError (a 500) in to_python and bound_data.
+        return isinstance(value, str) and (
+            json_depth(value.encode("utf-8", "surrogatepass")) > MAX_JSON_DEPTH
+        )
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if self._too_deep(data):
+            return InvalidJSONInput(data)  # shown back as typed, next to the error
+        return super().bound_data(data, initial)
+
     def to_python(self, value: Any) -> Any:
+        if self._too_deep(value):
+            raise ValidationError(
+                _("边界嵌套层数过多（超过 %(n)d 层），请粘贴 GeoJSON 的 Polygon 或 MultiPolygon")
+                % {"n": MAX_JSON_DEPTH},
+                code="too_deep",
+            )
         value = super().to_python(value)
         if isinstance(value, dict) and value.get("type") == "FeatureCollection":
             features = value.get("features")

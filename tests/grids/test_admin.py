@@ -318,6 +318,11 @@ def test_it_saves_a_bow_tie_boundary_with_a_warning(
         ("{not json", "边界不是有效的 JSON"),
         (json.dumps({"type": "Point", "coordinates": [117.1, 39.1]}), "Polygon 或 MultiPolygon"),
         (json.dumps(square(200.0, 39.1)), "超出经纬度范围"),
+        # 1,000 nested arrays answered 500 (RecursionError); the region import refused them.
+        ("[" * 1000 + "]" * 1000, "边界嵌套层数过多"),
+        ('{"type": "Polygon", "coordinates": ' + "[" * 1000 + "]" * 1000 + "}",
+         "边界嵌套层数过多"),
+        ("{" + '"a":{' * 1000 + "}" * 1001, "边界嵌套层数过多"),
     ],
 )
 def test_it_explains_a_bad_boundary_in_chinese(
