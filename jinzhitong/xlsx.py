@@ -18,6 +18,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass
+from typing import IO
 from xml.parsers import expat
 
 from django.conf import settings
@@ -134,7 +135,7 @@ def _refuse_doctype(*_args: object) -> None:
     raise _Stop(_invalid())
 
 
-def _scan_part(stream: io.BufferedIOBase, limits: Limits, budget: list[int]) -> None:
+def _scan_part(stream: IO[bytes], limits: Limits, budget: list[int]) -> None:
     first = stream.read(_CHUNK)
     if not first.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         budget[0] -= len(first)  # not XML (an image, a binary part): count it, skip it
