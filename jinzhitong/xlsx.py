@@ -17,6 +17,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 from xml.parsers import expat
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 _CHUNK = 64 * 1024
-_CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
+_CELL_REF = re.compile(r"\s*\$?([A-Za-z]{1,3})\$?([0-9]{1,7})\s*$")
 
 
 class XlsxError(ValueError):
@@ -75,13 +76,6 @@ def column_letters(n: int) -> str:
     return out
 
 
-def _parse_ref(ref: str) -> tuple[int, int] | None:
-    m = _CELL_REF.match(ref.strip())
-    if m is None:
-        return None
-    return int(m.group(2)), column_number(m.group(1))
-
-
 def _too_large(limits: Limits, where: str) -> XlsxError:
     return XlsxError(
         _("表格范围过大（到 %(cell)s）：每个文件最多 %(rows)d 行、%(cols)d 列（到 %(last)s 列），"
@@ -91,44 +85,53 @@ def _too_large(limits: Limits, where: str) -> XlsxError:
     )
 
 
-class _SheetScan:
-    """expat callbacks: the declared dimension and every cell's position in sheetData."""
+def _scanner(limits: Limits) -> Callable[[str, dict[str, str]], None]:
+    """expat's start-element callback: the declared dimension and every cell's position.
 
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.in_sheet_data = False
-        self.row = 0
-        self.col = 0
+    Called for every element of every part (hundreds of thousands for a real register), so
+    it is a closure over locals with the common case first; elements other than
+    dimension, sheetData, row and c cost one comparison or two."""
+    max_rows, max_cols = limits.rows, limits.columns
+    state = [False, 0, 0]  # inside sheetData, current row, current column
+    columns: dict[str, int] = {}
+    match = _CELL_REF.match
 
-    def _check(self, row: int, col: int) -> None:
-        if row > self.limits.rows or col > self.limits.columns:
-            raise _Stop(_too_large(self.limits, f"{column_letters(col)}{row}"))
+    def check(row: int, col: int) -> None:
+        if row > max_rows or col > max_cols:
+            raise _Stop(_too_large(limits, f"{column_letters(col)}{row}"))
 
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        local = name.rpartition(":")[2]
-        if local == "dimension":
-            for part in attrs.get("ref", "").split(":"):
-                pos = _parse_ref(part)
-                if pos is not None:
-                    self._check(*pos)
-        elif local == "sheetData":
-            self.in_sheet_data = True
-        elif self.in_sheet_data and local == "row":
-            # A row element alone allocates nothing; its cells are checked below.
-            r = attrs.get("r")
-            self.row = int(r) if r and r.isdigit() else self.row + 1
-            self.col = 0
-        elif self.in_sheet_data and local == "c":
-            pos = _parse_ref(attrs.get("r", ""))
+    def position(ref: str) -> tuple[int, int] | None:
+        m = match(ref)
+        if m is None:
+            return None
+        letters = m.group(1)
+        col = columns.get(letters)
+        if col is None:
+            col = columns[letters] = column_number(letters)
+        return int(m.group(2)), col
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if state[0] and (name == "c" or name[-2:] == ":c"):
+            pos = position(attrs.get("r", ""))
             if pos is None:  # no reference: the next cell of the row, as readers place it
-                self.col += 1
+                state[2] += 1
             else:
-                self.row, self.col = pos
-            self._check(self.row, self.col)
+                state[1], state[2] = pos
+            check(state[1], state[2])
+        elif state[0] and (name == "row" or name[-4:] == ":row"):
+            # A row element alone allocates nothing; its cells are checked above.
+            r = attrs.get("r")
+            state[1] = int(r) if r and r.isdigit() else state[1] + 1
+            state[2] = 0
+        elif name[-9:] == "sheetData":
+            state[0] = True  # nothing after sheetData in a worksheet has c elements
+        elif name[-9:] == "dimension":
+            for part in attrs.get("ref", "").split(":"):
+                pos = position(part)
+                if pos is not None:
+                    check(*pos)
 
-    def end(self, name: str) -> None:
-        if name.rpartition(":")[2] == "sheetData":
-            self.in_sheet_data = False
+    return start
 
 
 def _refuse_doctype(*_args: object) -> None:
@@ -144,10 +147,8 @@ def _scan_part(stream: IO[bytes], limits: Limits, budget: list[int]) -> None:
             if budget[0] < 0:
                 raise _Stop(_uncompressed(limits))
         return
-    scan = _SheetScan(limits)
     parser = expat.ParserCreate()
-    parser.StartElementHandler = scan.start
-    parser.EndElementHandler = scan.end
+    parser.StartElementHandler = _scanner(limits)
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_doctype
     chunk = first

@@ -72,3 +72,31 @@ def test_it_refuses_a_file_that_is_not_a_zip() -> None:
 def test_the_column_limit_is_a_setting() -> None:
     with pytest.raises(xlsx.XlsxError):
         xlsx.check_xlsx(xlsx_with_far_cell("D1"), xlsx.default_limits(rows=10))
+
+
+def _zip_with_sheet(sheet_xml: str, name: str = "xl/worksheets/sheet1.xml") -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name, sheet_xml)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "sheet_data",
+    [
+        # A reference written with a character entity is still the reference.
+        '<row r="1"><c r="&#88;FD1048576"><v>1</v></c></row>',
+        # Cells without a reference follow the previous one; rows without one, likewise.
+        '<row r="1048576"><c><v>1</v></c></row>',
+        '<row r="1"><c r="BL1"/><c><v>1</v></c></row>',
+        # A prefixed namespace changes nothing.
+        '<x:row r="1048576"><x:c r="A1048576"/></x:row>',
+    ],
+    ids=["entity", "row-without-cell-refs", "cell-after-the-last-column", "prefixed"],
+)
+def test_it_finds_cells_however_they_are_written(sheet_data: str) -> None:
+    xml = ('<worksheet xmlns:x="urn:x" xmlns="urn:x"><x:sheetData>'
+           f"{sheet_data}</x:sheetData></worksheet>")
+    with pytest.raises(xlsx.XlsxError) as e:
+        xlsx.check_xlsx(_zip_with_sheet(xml, name="xl/anywhere.bin"), LIMITS)
+    assert e.value.code == "too_large"
