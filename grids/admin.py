@@ -19,10 +19,12 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.forms.fields import InvalidJSONInput
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from mptt.admin import MPTTModelAdmin
@@ -31,7 +33,12 @@ from shapely.geometry import mapping, shape
 from accounts.models import User
 from grids import geo, services, tree
 from grids.admin_views import region_import_view
-from grids.importer import dumps_feature_collection, export_regions
+from grids.importer import (
+    MAX_JSON_DEPTH,
+    dumps_feature_collection,
+    export_regions,
+    json_depth,
+)
 from grids.models import (
     ROLE_REGION_LEVEL,
     Assignment,
@@ -100,7 +107,26 @@ class BoundaryField(forms.JSONField):
         # No boundary is an empty box, not the JSON text "null".
         return "" if value is None else super().prepare_value(value)
 
+    @staticmethod
+    def _too_deep(value: Any) -> bool:
+        # The region import's bound, checked without parsing: json.loads recurses, and
+        # 1,000 nested arrays raised RecursionError (a 500) in to_python and bound_data.
+        return isinstance(value, str) and (
+            json_depth(value.encode("utf-8", "surrogatepass")) > MAX_JSON_DEPTH
+        )
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if self._too_deep(data):
+            return InvalidJSONInput(data)  # shown back as typed, next to the error
+        return super().bound_data(data, initial)
+
     def to_python(self, value: Any) -> Any:
+        if self._too_deep(value):
+            raise ValidationError(
+                _("边界嵌套层数过多（超过 %(n)d 层），请粘贴 GeoJSON 的 Polygon 或 MultiPolygon")
+                % {"n": MAX_JSON_DEPTH},
+                code="too_deep",
+            )
         value = super().to_python(value)
         if isinstance(value, dict) and value.get("type") == "FeatureCollection":
             features = value.get("features")
@@ -253,16 +279,28 @@ def _level(region: Region) -> str:
     return region.get_level_display()
 
 
+@admin.display(description=gettext_lazy("名称"))
+def _tree_name(region: Region) -> str:
+    # django-mptt indents with a style attribute per row, which the CSP forbids: a class
+    # per level instead (static/css/admin-region-list.css).
+    return format_html(
+        '<span class="tree-indent level-{}" aria-hidden="true"></span>{}',
+        min(region.level, 5), region.name,
+    )
+
+
 @admin.register(Region)
 class RegionAdmin(ScopedForeignKeysMixin, MPTTModelAdmin):
     form = RegionAdminForm
+    # Django's own list template, not mptt's (whose rows carry inline styles).
     change_list_template = "admin/grids/region/change_list.html"
-    list_display = ("name", "code", "level", "parent")
-    list_display_links = ("name",)
+    list_display = (_tree_name, "code", "level", "parent")
+    list_display_links = (_tree_name,)
+    # The list is in tree order (mptt's get_ordering); other orders would break the tree.
+    sortable_by = ()
     list_select_related = ("parent",)
     list_filter = ("level",)
     search_fields = ("name", "^code")
-    mptt_level_indent = 18
     list_per_page = 200
     autocomplete_fields = ("parent",)
     readonly_fields = ("level", "centroid_lng", "centroid_lat", "updated_at")

@@ -418,3 +418,14 @@ def outside_message(*, level: int, child: str, parent: str) -> str:
 
 def overlap_message(a: str, b: str) -> str:
     return _("网格 %(a)s 与 %(b)s 重叠") % {"a": a, "b": b}
+
+
+def distance_outside_m(boundary: dict[str, Any], lng: float, lat: float) -> float:
+    """Metres from the point to the boundary's area (0 inside or on the edge), in an
+    equirectangular frame centred on the point: exact enough within a grid's few km."""
+    kx = math.cos(math.radians(lat)) * _M_PER_DEG
+
+    def local(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(((coords[:, 0] - lng) * kx, (coords[:, 1] - lat) * _M_PER_DEG))
+
+    return float(shapely.transform(shape(boundary), local).distance(shapely.Point(0.0, 0.0)))

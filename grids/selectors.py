@@ -71,6 +71,20 @@ def scope_for(user: Any) -> Scope:
     return scope
 
 
+def is_city_admin(user: Any) -> bool:
+    """Superusers and administrators assigned at a city (a root of the tree): the only
+    people who may change city-wide tables (care levels and rules, stage limits,
+    categories). Staff given admin rights over a district or street may not."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return True  # no query: the admin asks this of every model on every page
+    scope = scope_for(user)
+    if scope.is_global:
+        return True
+    return any(
+        role == Role.ADMIN and region.parent_id is None for role, region in scope.region_roles
+    )
+
+
 def subtree_q(regions: list[Region], prefix: str = "") -> Q:
     """A Q matching every region in the subtrees of ``regions`` (one indexed range each)."""
     if not regions:

@@ -65,3 +65,24 @@ def envlist(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_rate(name: str, raw: str) -> tuple[int, int]:
+    """"20/60s" → (20, 60): at most 20 in any fixed window of 60 seconds; "100/h" and
+    "5/m" work too. A bad value fails loudly."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        count_text, period = raw.strip().split("/")
+        period = period.strip()
+        unit = units[period[-1]]
+        seconds = int(period[:-1] or 1) * unit
+        count = int(count_text)
+    except (ValueError, KeyError, IndexError) as e:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate such as 20/60s") from e
+    if count < 1 or seconds < 1:
+        raise ImproperlyConfigured(f"{name}={raw!r}: count and period must be positive")
+    return count, seconds
+
+
+def envrate(name: str, default: str) -> tuple[int, int]:
+    return parse_rate(name, os.environ.get(name) or default)

@@ -14,7 +14,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from jinzhitong.env import envbool, envfloat, envint, envlist, envsecret, envstr
+from jinzhitong.env import envbool, envfloat, envint, envlist, envrate, envsecret, envstr
 from jinzhitong.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -196,11 +196,28 @@ NOTIFICATION_TRANSPORTS = envlist("NOTIFICATION_TRANSPORTS", [])
 # escapes every cell with jinzhitong.cells, reversibly. django-import-export's own
 # escaping drops the "=" and so alters the value; it stays off.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
+# Limits on filing (docs/architecture.md, "Limits on input"); every one is read where it
+# applies, per request, so changing it changes behaviour (tests/reports/test_limits.py).
 REPORT_PHOTO_MAX_BYTES = envint("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Pixels of one photo, from its header before decoding (40 MP: above any phone's default).
+REPORT_PHOTO_MAX_PIXELS = envint("REPORT_PHOTO_MAX_PIXELS", 40_000_000)
+# Pixels of all photos of one request together (9 × 40 MP took 15 s to decode): the phone
+# page resizes to 2048 px a side before upload, so nine photos are ~38 MP.
+REPORT_PHOTOS_MAX_PIXELS_PER_REQUEST = envint("REPORT_PHOTOS_MAX_PIXELS_PER_REQUEST", 64_000_000)
+# Longest side of the stored photo (re-encoded).
+REPORT_PHOTO_MAX_SIDE = envint("REPORT_PHOTO_MAX_SIDE", 2048)
 # Memory a photo may take once decoded (rows × bytes a pixel), and its longest side over
 # its shortest; checked from the header, before decoding (reports/photos.py).
 REPORT_PHOTO_MAX_DECODED_BYTES = envint("REPORT_PHOTO_MAX_DECODED_BYTES", 192 * 1024 * 1024)
 REPORT_PHOTO_MAX_ASPECT_RATIO = envint("REPORT_PHOTO_MAX_ASPECT_RATIO", 50)
+# Filings (reports, self-handled, sightings) per user and per client address, "count/period"
+# (s, m or h): a fixed window in the cache. One address may be a whole office or a
+# carrier's NAT, so its limit is wider.
+REPORT_FILING_RATE = envrate("REPORT_FILING_RATE", "20/60s")
+REPORT_FILING_RATE_PER_ADDRESS = envrate("REPORT_FILING_RATE_PER_ADDRESS", "120/60s")
+# How far (metres) the submitted position may lie outside the chosen grid: phone GPS is
+# off by tens of metres, more between tall buildings.
+REPORT_POSITION_TOLERANCE_M = envint("REPORT_POSITION_TOLERANCE_M", 100)
 # Limits on boundaries and region imports (docs/architecture.md, "Limits on input").
 GRID_BOUNDARY_MAX_VERTICES = envint("GRID_BOUNDARY_MAX_VERTICES", 5_000)
 # Self-crossings beyond this are refused rather than repaired (repair time grows with them).
@@ -234,6 +251,11 @@ RESIDENTS_EXPORT_ROLES = envlist(
 RESIDENTS_IMPORT_SYNC_ROWS = envint("RESIDENTS_IMPORT_SYNC_ROWS", 2000)
 RESIDENTS_IMPORT_MAX_ROWS = envint("RESIDENTS_IMPORT_MAX_ROWS", 20000)
 RESIDENTS_IMPORT_MAX_BYTES = envint("RESIDENTS_IMPORT_MAX_BYTES", 8 * 1024 * 1024)
+# Every uploaded spreadsheet (registers, catalogue, rules) is scanned before a reader opens
+# it (jinzhitong/xlsx.py): no sheet may reach past this many columns, nor the file inflate
+# past this many bytes. Rows are bounded by each importer's own limit.
+XLSX_MAX_COLUMNS = envint("XLSX_MAX_COLUMNS", 64)
+XLSX_MAX_UNCOMPRESSED_BYTES = envint("XLSX_MAX_UNCOMPRESSED_BYTES", 160 * 1024 * 1024)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

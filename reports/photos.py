@@ -104,24 +104,32 @@ def _accepted_names() -> str:
     return "、".join(_FORMAT_NAMES[f] for f in accepted_formats())
 
 
+# Every limit is a setting in jinzhitong/settings.py (env-driven, documented there and in
+# docs/architecture.md), read on each use so that changing it changes behaviour.
+
+
 def _max_bytes() -> int:
-    return int(getattr(settings, "REPORT_PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return int(settings.REPORT_PHOTO_MAX_BYTES)
 
 
 def _max_side() -> int:
-    return int(getattr(settings, "REPORT_PHOTO_MAX_SIDE", DEFAULT_MAX_SIDE))
+    return int(settings.REPORT_PHOTO_MAX_SIDE)
 
 
 def _max_pixels() -> int:
-    return int(getattr(settings, "REPORT_PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+    return int(settings.REPORT_PHOTO_MAX_PIXELS)
+
+
+def _max_request_pixels() -> int:
+    return int(settings.REPORT_PHOTOS_MAX_PIXELS_PER_REQUEST)
 
 
 def _max_decoded_bytes() -> int:
-    return int(getattr(settings, "REPORT_PHOTO_MAX_DECODED_BYTES", DEFAULT_MAX_DECODED_BYTES))
+    return int(settings.REPORT_PHOTO_MAX_DECODED_BYTES)
 
 
 def _max_aspect_ratio() -> float:
-    return float(getattr(settings, "REPORT_PHOTO_MAX_ASPECT_RATIO", DEFAULT_MAX_ASPECT_RATIO))
+    return float(settings.REPORT_PHOTO_MAX_ASPECT_RATIO)
 
 
 def _decoded_bytes(mode: str, width: int, height: int) -> int:
@@ -154,6 +162,9 @@ def _megabytes(n: int) -> str:
 def _open(file: File[bytes] | IO[bytes]) -> ImageFile.ImageFile:
     """Open (header only) and check format and pixel count before anything is decoded."""
     file.seek(0)
+    # Pillow's bomb limit follows the setting (it warns above MAX_IMAGE_PIXELS, refusing
+    # here), so a city that raises REPORT_PHOTO_MAX_PIXELS is not still held at 80 MP.
+    Image.MAX_IMAGE_PIXELS = 2 * _max_pixels()
     # Pillow warns above ~89 MP and raises above twice that; both are refusals here.
     # (catch_warnings is process-global on Python 3.11; the worst a race can do is
     # leave this one filter switched on, which is what we want anyway.)
@@ -228,6 +239,34 @@ def _decode(file: File[bytes] | IO[bytes], *, draft_side: int | None) -> Image.I
                 _("图片文件已损坏或不完整，请重新拍摄或选择。"), code="corrupt"
             ) from None
     return img
+
+
+def photos_check_pixels(files: Sequence[File[bytes] | PreparedPhoto]) -> None:
+    """Refuse a request whose photos together have more pixels than
+    REPORT_PHOTOS_MAX_PIXELS_PER_REQUEST, from their headers, before any is decoded. A
+    file that cannot be opened counts nothing here: ``validate_upload`` refuses it."""
+    total = 0
+    for file in files:
+        if isinstance(file, PreparedPhoto):
+            continue
+        try:
+            file.seek(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                width, height = Image.open(file).size
+        except Exception:  # refused, with its reason, by validate_upload
+            continue
+        finally:
+            file.seek(0)
+        total += width * height
+    limit = _max_request_pixels()
+    if total > limit:
+        raise ValidationError(
+            _("照片总像素过多（约 %(total)d 万像素），每次最多 %(limit)d 万像素，"
+              "请减少照片数量或降低分辨率。")
+            % {"total": total // 10_000, "limit": limit // 10_000},
+            code="too_many_pixels_in_request",
+        )
 
 
 def validate_upload(file: File[bytes]) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -20,6 +21,7 @@ from accounts.models import User
 from grids import geo
 from grids.models import Building, Department, Entrance, Level, Region, Role
 from grids.selectors import region_contains, scope_for
+from jinzhitong import ratelimit
 from reports import effects, workflow
 from reports.errors import WorkflowError
 from reports.events import event_write
@@ -37,7 +39,7 @@ from reports.models import (
     State,
     Urgency,
 )
-from reports.photos import MAX_PHOTOS, files_removed_on_failure, photos_ingest
+from reports.photos import MAX_PHOTOS, files_removed_on_failure, photos_check_pixels, photos_ingest
 from reports.selectors import reports_visible_to
 from reports.workflow import check_category, prepare_photos
 
@@ -99,6 +101,7 @@ def _resolve_grid(grid: Region | None, lng: float | None, lat: float | None) -> 
     if grid is not None:
         if grid.level != Level.GRID:
             raise WorkflowError(_("请选择网格"))
+        _check_position(grid, lng, lat)
         return grid
     if lng is None or lat is None:
         raise WorkflowError(_("请提供位置或选择网格"))
@@ -106,6 +109,54 @@ def _resolve_grid(grid: Region | None, lng: float | None, lat: float | None) -> 
     if hit is None:
         raise WorkflowError(_("该位置不在任何网格内，请在地图上手动选择位置"))
     return Region.objects.get(pk=hit.id)
+
+
+def _check_position(grid: Region, lng: float | None, lat: float | None) -> None:
+    """A chosen grid and a submitted position must agree, up to the GPS error
+    REPORT_POSITION_TOLERANCE_M (a 南开 case was stored at Xining's coordinates)."""
+    if lng is None or lat is None or not grid.boundary:
+        return
+    tolerance = settings.REPORT_POSITION_TOLERANCE_M
+    outside = geo.distance_outside_m(grid.boundary, lng, lat)
+    if outside > tolerance:
+        raise WorkflowError(
+            _("定位位置不在所选网格“%(grid)s”内（相距约 %(m)d 米，允许误差 %(tol)d 米），"
+              "请重新定位，或选择位置所在的网格")
+            % {"grid": grid.name, "m": round(outside), "tol": tolerance}
+        )
+
+
+def _check_pixels(*photo_lists: list[Any] | None) -> None:
+    """All photos of one request together, from their headers, before any is decoded."""
+    try:
+        photos_check_pixels([p for photos in photo_lists for p in (photos or [])])
+    except ValidationError as e:
+        raise WorkflowError(e.messages[0]) from e
+
+
+def filing_throttle(*, reporter: User, address: str | None, idempotency_key: str) -> str:
+    """Count one filing attempt of ``reporter`` from ``address``; the Chinese reason when
+    REPORT_FILING_RATE (per user) or REPORT_FILING_RATE_PER_ADDRESS is exceeded, else "".
+
+    A retry of a submission already stored (same idempotency key) is not counted: the
+    phone's offline queue resends until it gets its answer."""
+    key = (idempotency_key or "").strip()[:IDEMPOTENCY_KEY_LENGTH]
+    if key and Report.objects.filter(reporter=reporter, idempotency_key=key).exists():
+        return ""
+    count, seconds = settings.REPORT_FILING_RATE
+    wait = ratelimit.hit(f"filing:user:{reporter.pk}", settings.REPORT_FILING_RATE)
+    if wait is not None:
+        return _("提交过于频繁：每人每 %(s)d 秒最多提交 %(n)d 次，请 %(wait)d 秒后再试") % {
+            "s": seconds, "n": count, "wait": wait,
+        }
+    if address:
+        count, seconds = settings.REPORT_FILING_RATE_PER_ADDRESS
+        wait = ratelimit.hit(f"filing:addr:{address}", settings.REPORT_FILING_RATE_PER_ADDRESS)
+        if wait is not None:
+            return _("本网络提交过于频繁：每 %(s)d 秒最多提交 %(n)d 次，请 %(wait)d 秒后再试") % {
+                "s": seconds, "n": count, "wait": wait,
+            }
+    return ""
 
 
 def _check_place(grid: Region, building: Building | None, entrance: Entrance | None) -> None:
@@ -150,6 +201,7 @@ def report_file(
         raise WorkflowError(_("请填写问题描述"))
     if len(photos or []) > 9:
         raise WorkflowError(_("最多上传 9 张照片"))
+    _check_pixels(photos)
     photos = prepare_photos(photos)
     grid = _resolve_grid(grid, lng, lat)
     if not _may_file(reporter, grid):
@@ -234,6 +286,7 @@ def report_file_self_handled(
     description = (description or "").strip()
     if not description:
         raise WorkflowError(_("请填写问题描述"))
+    _check_pixels(before_photos, after_photos)
     before_photos = prepare_photos(before_photos)
     after_photos = prepare_photos(after_photos)
     grid = _resolve_grid(grid, lng, lat)
@@ -313,6 +366,7 @@ def report_add_sighting(
         raise WorkflowError(_("请填写补充说明或上传照片"))
     if len(photos or []) > MAX_PHOTOS:
         raise WorkflowError(_("最多上传 9 张照片"))
+    _check_pixels(photos)
     prepared = prepare_photos(photos)
     with files_removed_on_failure(), transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)

@@ -104,12 +104,37 @@ def get_community_for_user(user: Any, pk: Any) -> Region:
         raise Http404 from e
 
 
-def may_export(user: Any) -> bool:
+def export_regions(user: Any) -> list[Region] | None:
+    """The regions whose registers ``user`` may export in full; None means everywhere.
+
+    Per assignment, not per user: a grid head of one community who is also a worker of a
+    grid elsewhere exports only the community where they are grid head."""
     scope = scope_for(user)
     if scope.is_global:
-        return True
-    allowed = set(settings.RESIDENTS_EXPORT_ROLES)
-    return any(role in allowed for role, _region in scope.region_roles)
+        return None
+    allowed = set(settings.RESIDENTS_EXPORT_ROLES) & set(RESIDENT_ROLES)
+    return scope.regions_for(*allowed)
+
+
+def may_export(user: Any) -> bool:
+    regions = export_regions(user)
+    return regions is None or bool(regions)
+
+
+def people_exportable_by(user: Any) -> QuerySet[Person]:
+    regions = export_regions(user)
+    q = Q() if regions is None else subtree_q(regions, prefix="household__grid__")
+    return Person.objects.filter(q, erased_at__isnull=True)
+
+
+def communities_exportable_by(user: Any) -> QuerySet[Region]:
+    """Communities with at least one grid whose register ``user`` may export."""
+    regions = export_regions(user)
+    qs = Region.objects.filter(level=Level.COMMUNITY)
+    if regions is None:
+        return qs.order_by("code")
+    parents = [r.parent_id for r in regions if r.level == Level.GRID]
+    return qs.filter(subtree_q(regions) | Q(pk__in=parents)).order_by("code")
 
 
 def care_levels() -> list[CareLevel]:

@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from celery import current_app
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from grids.models import Entrance
 from reports.models import Category
+from reports.photos import photo_prepare
 from reports.services import report_file
 from residents import crypto
 from residents.errors import ResidentError
@@ -43,6 +47,14 @@ from residents.models import (
     VisitKind,
     Wish,
     WishStatus,
+)
+from residents.selectors import people_visible_to
+
+# An identity number registered where the user may not look: the message must not tell
+# where, nor even that it is registered (numbers are unique across the city, so a refusal
+# cannot be avoided; it reads the same as a number that cannot be taken for other reasons).
+NUMBER_UNAVAILABLE = gettext_lazy(
+    "该身份证号无法在此登记，请核对号码；如为迁入人员，请联系上级网格中心办理迁入"
 )
 
 # Tags with a meaning in code: 高龄 is derived from the birth date; 党员 marks the household.
@@ -187,6 +199,138 @@ def household_override_care(
     return household
 
 
+# -- the city's care tables (admin) ------------------------------------------------------------
+
+
+def care_level_save(*, actor: User, level: CareLevel) -> CareLevel:
+    """Create or change a care level; every household's level and due date follow."""
+    before = (
+        CareLevel.objects.filter(pk=level.pk).values_list("visit_every_days", flat=True).first()
+        if level.pk else None
+    )
+    level.save()
+    previous = {} if before in (None, level.visit_every_days) else {level.pk: before}
+    _care_table_changed(previous_days=previous)
+    return level
+
+
+def care_level_delete(*, actor: User, level: CareLevel) -> None:
+    level.delete()  # PROTECT: a level still in use by a household or rule cannot go
+    _care_table_changed()
+
+
+def care_rule_save(*, actor: User, rule: CareRule) -> CareRule:
+    rule.save()
+    _care_table_changed()
+    return rule
+
+
+def care_rule_delete(*, actor: User, rule: CareRule) -> None:
+    rule.delete()
+    _care_table_changed()
+
+
+def tag_save(*, actor: User, tag: Tag) -> Tag:
+    tag.save()
+    _care_table_changed()  # the aged and party tags are found by code
+    return tag
+
+
+def tag_delete(*, actor: User, tag: Tag) -> None:
+    tag.delete()  # the tag's rules and people's tags go with it
+    _care_table_changed()
+
+
+def _care_table_changed(*, previous_days: dict[int, int] | None = None) -> None:
+    days = {str(k): v for k, v in (previous_days or {}).items()}
+    transaction.on_commit(lambda: _enqueue_refresh(days))
+
+
+def _enqueue_refresh(previous_days: dict[str, int]) -> None:
+    # Sent by name (tasks.py imports this module); without a broker it runs here.
+    if current_app.conf.task_always_eager:
+        care_households_refresh(previous_days={int(k): v for k, v in previous_days.items()})
+    else:
+        current_app.send_task("residents.tasks.refresh_care_levels", args=[previous_days])
+
+
+def care_households_refresh(
+    *, today: date | None = None, previous_days: dict[int, int] | None = None,
+    batch: int = 2000,
+) -> int:
+    """Recompute every household's derived and effective level after the care tables
+    changed, in chunks, a few UPDATEs per chunk; returns the households changed.
+
+    The due date moves when the effective level changes (as in ``household_refresh_care``)
+    and when it was the plan's date under a level's previous interval
+    (``previous_days``: level pk → days); a date a worker suggested on a visit stays."""
+    today = today or _today()
+    table = CareTable.load()
+    previous_days = previous_days or {}
+    changed = 0
+    last = 0
+    while True:
+        chunk = list(
+            Household.objects.filter(pk__gt=last).order_by("pk").only(
+                "pk", "care_level_id", "derived_level_id", "override_level_id",
+                "override_until", "last_visit_on", "next_visit_due", "has_party_member",
+            )[:batch]
+        )
+        if not chunk:
+            return changed
+        last = chunk[-1].pk
+        ids = [h.pk for h in chunk]
+        tags: dict[int, list[tuple[int, int | None]]] = {}
+        for pid, tag_id, grade in PersonTag.objects.filter(
+            person__household_id__in=ids
+        ).values_list("person_id", "tag_id", "grade"):
+            tags.setdefault(pid, []).append((tag_id, grade))
+        members: dict[int, list[tuple[date | None, list[tuple[int, int | None]]]]] = {}
+        for pid, hid, birth in Person.objects.filter(
+            household_id__in=ids, erased_at__isnull=True
+        ).values_list("pk", "household_id", "birth_date"):
+            members.setdefault(hid, []).append((birth, tags.get(pid, [])))
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        history: list[Change] = []
+        for h in chunk:
+            derived, party = table.derive(members.get(h.pk, []), today)
+            override = h.override_level_id
+            if override is not None and h.override_until and h.override_until < today:
+                override = None  # expired: care_overrides_expire clears it
+            effective = derived if override is None else table.levels[override]
+            due = h.next_visit_due
+            plan = (
+                None if h.last_visit_on is None
+                else h.last_visit_on + timedelta(days=effective.visit_every_days)
+            )
+            old_days = previous_days.get(h.care_level_id or 0)
+            if effective.pk != h.care_level_id or due is None:
+                due = plan or today
+            elif plan is not None and old_days is not None and (
+                due == h.last_visit_on + timedelta(days=old_days)  # type: ignore[operator]
+            ):
+                due = plan
+            after = (derived.pk, effective.pk, party, due)
+            if after == (h.derived_level_id, h.care_level_id, h.has_party_member,
+                         h.next_visit_due):
+                continue
+            groups.setdefault(after, []).append(h.pk)
+            if effective.pk != h.care_level_id and h.care_level_id in table.levels:
+                history.append(Change(
+                    household_id=h.pk, kind=ChangeKind.CARE_LEVEL, actor=None,
+                    before={"level": table.levels[h.care_level_id].rank},
+                    after={"level": effective.rank}, reason=_("关注等级规则调整"),
+                ))
+        with transaction.atomic():
+            for (derived_id, care_id, party, due), pks in groups.items():
+                Household.objects.filter(pk__in=pks).update(
+                    derived_level_id=derived_id, care_level_id=care_id,
+                    has_party_member=party, next_visit_due=due,
+                )
+            Change.objects.bulk_create(history, batch_size=1000)
+        changed += sum(len(pks) for pks in groups.values())
+
+
 def care_overrides_expire(*, today: date | None = None) -> int:
     """Overrides whose expiry has passed fall back to the derived level."""
     today = today or _today()
@@ -302,7 +446,10 @@ def person_add(
         id_number=id_number, phone=phone, sex=sex, birth_date=birth_date, today=today
     )
     if ident.id_hmac and Person.objects.filter(id_hmac=ident.id_hmac).exists():
-        raise ResidentError(_("该身份证号已登记在本市其他户中"), field="id_number")
+        if actor is not None and people_visible_to(actor).filter(id_hmac=ident.id_hmac).exists():
+            raise ResidentError(_("该身份证号已登记在您管辖的其他户中，请在该户办理迁出"),
+                                field="id_number")
+        raise ResidentError(str(NUMBER_UNAVAILABLE), field="id_number")
     with transaction.atomic():
         person = Person.objects.create(
             household=household, name=name, relation=relation, presence=presence,
@@ -451,6 +598,14 @@ def visit_record(
         raise ResidentError(_("走访日期不能晚于今天"), field="visited_on")
     if next_suggested_on is not None and next_suggested_on <= visited_on:
         raise ResidentError(_("建议下次走访日期应晚于本次走访"), field="next_suggested_on")
+    stored: Any = ""
+    if photo:
+        # The same checks and re-encoding as case photos, before the transaction: nothing of
+        # the upload is kept (no EXIF position, no trailing bytes, not its file name).
+        try:
+            stored = photo_prepare(photo).content
+        except ValidationError as e:
+            raise ResidentError(e.messages[0], field="photo") from e
     with transaction.atomic():
         # Lock the household row only (care_level is the nullable side of an outer join).
         household = (
@@ -460,7 +615,7 @@ def visit_record(
         )
         visit = Visit.objects.create(
             household=household, worker=actor, visited_on=visited_on, kind=kind,
-            situation=situation.strip(), needs=needs.strip(), photo=photo or "",
+            situation=situation.strip(), needs=needs.strip(), photo=stored,
             next_suggested_on=next_suggested_on,
         )
         if household.last_visit_on is None or visited_on >= household.last_visit_on:

@@ -20,3 +20,11 @@ def register_import(import_id: int) -> None:
     if job is None:
         return
     registers.import_write(job=job)
+
+
+@shared_task(name="residents.tasks.refresh_care_levels")
+def refresh_care_levels(previous_days: dict[str, int] | None = None) -> int:
+    """Households follow an edit of the care levels, rules or tags; safe to run twice."""
+    return services.care_households_refresh(
+        previous_days={int(k): v for k, v in (previous_days or {}).items()}
+    )

@@ -298,7 +298,8 @@ def registers_page(request: HttpRequest) -> HttpResponse:
         except ResidentError as e:
             form.add_error("file", e.message)
     return render(request, "residents/registers.html", {
-        "form": form, "export_form": ExportForm(communities=communities),
+        "form": form,
+        "export_form": ExportForm(communities=selectors.communities_exportable_by(request.user)),
         "may_export": selectors.may_export(request.user),
     })
 
@@ -357,13 +358,14 @@ def template_download(request: HttpRequest) -> HttpResponse:
 def export(request: HttpRequest) -> HttpResponse:
     if not selectors.may_export(request.user):
         raise PermissionDenied(_("您的岗位不能导出居民个人信息"))
-    form = ExportForm(request.POST, communities=selectors.communities_visible_to(request.user))
+    form = ExportForm(request.POST,
+                      communities=selectors.communities_exportable_by(request.user))
     if not form.is_valid():
         messages.error(request, _("请选择社区并填写导出目的"))
         return redirect("residents:registers")
     community = form.cleaned_data["community"]
     people = (
-        selectors.people_visible_to(request.user)
+        selectors.people_exportable_by(request.user)
         .filter(household__grid__parent=community)
         .select_related("household__entrance__building")
         .prefetch_related("tags__tag")

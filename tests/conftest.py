@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.utils import translation
 
 from accounts.models import User
@@ -39,6 +40,7 @@ class City:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
+    cache.clear()  # rate-limit counters (and anything else) never carry between tests
     geo.reset_index()
     reset_calendar_cache()
     reset_rule_table_cache()

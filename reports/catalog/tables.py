@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import Department, Region
+from jinzhitong import xlsx
 from jinzhitong.cells import unescape_formula
 from reports.catalog.rules import (
     reset_rule_table_cache,
@@ -153,6 +154,15 @@ def _read_rows(
     """The file's data rows keyed by column name; header problems raise at once."""
     if fmt not in ("csv", "xlsx"):
         raise error_cls([_("不支持的文件格式“%(fmt)s”，请使用 CSV 或 XLSX") % {"fmt": fmt}])
+    if fmt == "xlsx":
+        # openpyxl fills every row and column up to a sheet's extent: look first, bounded.
+        try:
+            xlsx.check_xlsx(data, xlsx.default_limits(rows=MAX_ROWS + 1))
+        except xlsx.XlsxError as e:
+            message = str(e) if e.code == "too_large" else (
+                _("文件无法读取：不是有效的 %(kind)s 文件") % {"kind": "XLSX"}
+            )
+            raise error_cls([message]) from None
     try:
         dataset: tablib.Dataset = read_dataset(data, fmt)
     except UnicodeDecodeError:

@@ -261,7 +261,8 @@ def _stages(report: Report) -> list[dict[str, Any]]:
 
 def _duplicates(user: Any, report: Report) -> list[Report]:
     """Cases merged into this one, each marked ``visible`` when the viewer may open it (a
-    duplicate may lie in a grid the viewer does not cover: its number, never a link)."""
+    duplicate may lie in a grid the viewer does not cover: its number and time only, never
+    a link, nor its grid, reporter or description — the template checks ``visible``)."""
     visible = selectors.reports_visible_to(user).filter(pk=OuterRef("pk"))
     return list(
         report.duplicates.select_related("reporter", "grid")
@@ -314,6 +315,10 @@ def _render_case(
             for e in timeline
         ],
         "duplicates": _duplicates(user, report),
+        # The master of a merged case may lie outside the viewer's scope (a duplicate filed
+        # in a neighbouring grid): then its number, no link to a page that would be a 404.
+        "master_visible": report.merged_into_id is not None
+        and selectors.reports_visible_to(user).filter(pk=report.merged_into_id).exists(),
         "sightings": [e for e in timeline if e.kind == EventKind.SIGHTING],
         "pending": pending,
         # ?open=<action> (the triage page's links) opens that form, so one click lands on it.

@@ -27,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.throttling import client_ip
 from reports import selectors, services, workflow
 from reports.calendar import get_calendar
 from reports.forms.phone import (
@@ -103,12 +104,27 @@ def _filing_page(
         form = form_class(grids=grids, initial={"idempotency_key": uuid.uuid4().hex})
         return render(request, template, {**ctx, "form": form})
     form = form_class(request.POST, request.FILES, grids=grids)
+    refusal = _throttle(request, user)
+    if refusal:
+        if _wants_json(request):
+            return JsonResponse({"errors": {"__all__": [refusal]}}, status=429)
+        form.is_valid()  # field errors shown too; no photo is decoded here
+        form.add_error(None, refusal)
+        return render(request, template, {**ctx, "form": form}, status=429)
     if form.is_valid():
         try:
             return _filed(request, file_it(user, form.cleaned_data))
         except (workflow.WorkflowError, PermissionDenied) as e:
             form.add_error(None, str(e))
     return _refused(request, form, template, ctx)
+
+
+def _throttle(request: HttpRequest, user: User) -> str:
+    """The Chinese reason when this filing passes the per-user or per-address rate."""
+    return services.filing_throttle(
+        reporter=user, address=client_ip(request),
+        idempotency_key=request.POST.get("idempotency_key", ""),
+    )
 
 
 def _place(d: dict[str, Any]) -> dict[str, Any]:
@@ -262,6 +278,12 @@ def sighting(request: HttpRequest, pk: int) -> HttpResponse:
     report = selectors.get_report_for_user(request.user, pk)
     form = SightingForm(request.POST, request.FILES)
     error = None
+    refusal = _throttle(request, request.user)  # type: ignore[arg-type]
+    if refusal:
+        if _wants_json(request):
+            return JsonResponse({"errors": {"__all__": [refusal]}}, status=429)
+        messages.error(request, refusal)
+        return redirect("reports:file")
     if form.is_valid():
         d = form.cleaned_data
         try:

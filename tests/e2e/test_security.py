@@ -46,6 +46,24 @@ def test_it_shows_a_neighbours_html_name_as_text_in_the_boundary_map(
     screenshot(desktop, "boundary-map-escaped-name")
 
 
+def test_it_shows_the_region_tree_indented_without_breaking_the_policy(
+    desktop: Any, live_server: Any, city: City, admin_user: User
+) -> None:
+    refused: list[str] = []
+    desktop.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
+               else None)
+    _admin_log_in(desktop, live_server.url)
+
+    desktop.goto(f"{live_server.url}/admin/grids/region/")
+    city_indent = desktop.get_by_role("link", name="天津市", exact=True).locator(".tree-indent")
+    grid_indent = desktop.get_by_role("link", name="第六网格", exact=True).locator(".tree-indent")
+
+    assert refused == []  # mptt's inline padding made 8 refusals a page
+    widths = [box["width"] for box in (city_indent.bounding_box(), grid_indent.bounding_box())
+              if box is not None]
+    assert widths == [0, 4 * 18]  # the grid is four levels below the city
+
+
 @pytest.mark.parametrize("path", ["/", "/accounts/login/", "/admin/login/"])
 def test_it_sends_a_content_security_policy_without_inline_script(
     desktop: Any, live_server: Any, db: None, path: str

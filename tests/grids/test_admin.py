@@ -318,6 +318,11 @@ def test_it_saves_a_bow_tie_boundary_with_a_warning(
         ("{not json", "边界不是有效的 JSON"),
         (json.dumps({"type": "Point", "coordinates": [117.1, 39.1]}), "Polygon 或 MultiPolygon"),
         (json.dumps(square(200.0, 39.1)), "超出经纬度范围"),
+        # 1,000 nested arrays answered 500 (RecursionError); the region import refused them.
+        ("[" * 1000 + "]" * 1000, "边界嵌套层数过多"),
+        ('{"type": "Polygon", "coordinates": ' + "[" * 1000 + "]" * 1000 + "}",
+         "边界嵌套层数过多"),
+        ("{" + '"a":{' * 1000 + "}" * 1001, "边界嵌套层数过多"),
     ],
 )
 def test_it_explains_a_bad_boundary_in_chinese(
@@ -613,3 +618,13 @@ def test_the_assignment_admin_grants_and_revokes_through_the_service(
     assert not Assignment.objects.filter(user=outsider).exists()
     save_spy.assert_called_once()
     revoke_spy.assert_called_once()
+
+
+def test_the_region_tree_is_indented_by_class_with_no_inline_style(
+    client: Client, city: City, admin_user: User
+) -> None:
+    page = changelist_names(login(client, admin_user))
+
+    assert "style=" not in page
+    assert '<span class="tree-indent level-4" aria-hidden="true"></span>第六网格</a>' in page
+    assert "css/admin-region-list.css" in page

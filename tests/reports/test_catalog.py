@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 
 from reports.catalog import CatalogImportError, export_catalog, import_catalog
 from reports.models import Category, FilingStandard
+from tests.xlsx_bombs import xlsx_with_far_cell
 
 SEEDS = Path(settings.BASE_DIR) / "seeds"
 
@@ -199,3 +200,17 @@ def test_it_reads_a_csv_saved_by_chinese_excel(db: None) -> None:
     import_catalog(GOOD.encode("gb18030"), fmt="csv")
 
     assert Category.objects.get(code="0401").name == "楼顶杂树"
+
+
+@pytest.mark.parametrize("cell", ["XFD1048576", "AD1048576"])
+def test_it_refuses_a_sheet_reaching_past_the_limits_before_reading_it(
+    db: None, cell: str
+) -> None:
+    data = xlsx_with_far_cell(cell, header=HEADER.split(","), declare=False)
+    with pytest.raises(CatalogImportError) as excinfo:
+        import_catalog(data, fmt="xlsx")
+
+    assert excinfo.value.errors == [
+        f"表格范围过大（到 {cell}）：每个文件最多 50001 行、64 列（到 BL 列），"
+        "请删除多余的行和列后重新上传"
+    ]

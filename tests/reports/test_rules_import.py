@@ -29,6 +29,7 @@ from reports.models import Report, RoutingRule, State
 from tests.conftest import City
 from tests.factories import DepartmentFactory
 from tests.reports.conftest import Catalog, file_report
+from tests.xlsx_bombs import xlsx_with_far_cell
 
 HEADER = (
     "category_code,region_code,department_code,level,mode,priority,active,valid_from,"
@@ -338,3 +339,10 @@ def test_check_rules_passes_a_rule_whose_department_fits(
     call_command("check_rules", stdout=out)
 
     assert "部门不符的规则：0 条" in out.getvalue()
+
+
+def test_it_refuses_a_rule_sheet_reaching_xfd1048576_before_reading_it(db: None) -> None:
+    with pytest.raises(RuleImportError) as excinfo:
+        import_rules(xlsx_with_far_cell("XFD1048576", header=["id", "category"]), fmt="xlsx")
+
+    assert excinfo.value.errors[0].startswith("表格范围过大（到 XFD1048576）")

@@ -338,3 +338,45 @@ def test_it_shows_no_duplicates_section_on_a_case_without_any(
 ) -> None:
     html = _client(street_staff).get(reverse("reports:detail", args=[reported.pk])).content.decode()
     assert 'id="duplicates"' not in html
+
+
+def test_a_duplicate_from_another_grid_shows_only_its_number_and_time_on_the_masters_page(
+    worker: User, neighbour_worker: User, street_staff: User, city: City, catalog: Catalog,
+    reported: Report,
+) -> None:
+    theirs = file_report(
+        neighbour_worker, city, catalog.roof_tree, description="隔壁网格看到的同一棵树",
+        lng=117.1805, lat=39.105,
+    )
+    workflow.report_merge(theirs, actor=street_staff, into=reported)
+
+    worker_text = _client(worker).get(
+        reverse("reports:detail", args=[reported.pk])).content.decode()
+    staff_text = _client(street_staff).get(
+        reverse("reports:detail", args=[reported.pk])).content.decode()
+
+    section = worker_text[worker_text.index('id="duplicates"'):]
+    section = section[: section.index("</section>")]
+    assert theirs.number in section and "不在您的查看范围内" in section
+    for secret in ("隔壁网格看到的同一棵树", str(neighbour_worker), city.neighbour_grid.name):
+        assert secret not in section
+        assert secret in staff_text
+
+
+def test_a_merged_case_links_to_its_master_only_for_whoever_may_open_it(
+    worker: User, neighbour_worker: User, street_staff: User, city: City, catalog: Catalog,
+    reported: Report,
+) -> None:
+    theirs = file_report(neighbour_worker, city, catalog.roof_tree, lng=117.1805, lat=39.105)
+    workflow.report_merge(theirs, actor=street_staff, into=reported)
+    master_url = reverse("reports:detail", args=[reported.pk])
+
+    reporter_text = _client(neighbour_worker).get(
+        reverse("reports:detail", args=[theirs.pk])).content.decode()
+    staff_text = _client(street_staff).get(
+        reverse("reports:detail", args=[theirs.pk])).content.decode()
+
+    assert _client(neighbour_worker).get(master_url).status_code == 404
+    assert f'href="{master_url}"' not in reporter_text
+    assert reported.number in reporter_text and "不在您的查看范围内" in reporter_text
+    assert f'<a href="{master_url}">{reported.number}</a>' in staff_text

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from openpyxl import Workbook, load_workbook
 
 from accounts.models import User
@@ -16,7 +20,8 @@ from residents.errors import ResidentError
 from residents.models import Household, ImportStatus, Person, PersonTag
 from tests.conftest import City
 from tests.factories import BuildingFactory, EntranceFactory
-from tests.residents.conftest import Place, id_number
+from tests.residents.conftest import Place, id_number, make_household, make_person
+from tests.xlsx_bombs import xlsx_with_far_cell
 
 HEADER = registers.COLUMNS
 
@@ -153,3 +158,56 @@ def test_reimporting_updates_the_same_person(place: Place, worker: User, city: C
     assert crypto.decrypt(person.phone_cipher) == "13900000002"
 
 
+
+
+# A child process, so that the reader's failed allocation (it aborted the process before
+# the bounded check) fails this test instead of killing the test run.
+_READ_SHEET = """
+import os, resource, sys
+import django
+django.setup()
+from residents import registers
+from residents.errors import ResidentError
+try:
+    registers.read_sheet(sys.stdin.buffer.read())
+except ResidentError as e:
+    print(e.message)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_a_sheet_reaching_xfd1048576_is_refused_before_it_is_read() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_SHEET], input=xlsx_with_far_cell("XFD1048576"),
+        capture_output=True, timeout=120, cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+    )
+    message, max_rss_mb = result.stdout.decode().strip().splitlines()[-2:]
+    assert result.returncode == 0
+    assert message.startswith("表格范围过大（到 XFD1048576）：每个文件最多 20001 行")
+    # The whole process (Django loaded) stays small: measured ~95 MB.
+    assert int(max_rss_mb) < 300
+
+
+@pytest.mark.parametrize("cell", ["AD1048576", "XFD1048576"])
+def test_a_grid_worker_uploading_a_far_cell_gets_the_limit_in_chinese(
+    place: Place, worker: User, city: City, cell: str
+) -> None:
+    with pytest.raises(ResidentError) as e:
+        registers.import_preview(user=worker, community=city.community, filename="a.xlsx",
+                                 data=xlsx_with_far_cell(cell, declare=False))
+    assert "每个文件最多 20001 行" in e.value.message
+
+
+def test_the_preview_does_not_say_a_number_is_registered_in_another_grid(
+    place: Place, worker: User, city: City
+) -> None:
+    make_person(make_household(place.neighbour_entrance), seq=71)  # 第五网格: not the worker's
+    _job, checked = registers.import_preview(
+        user=worker, community=city.community, filename="a.xlsx",
+        data=_xlsx([_row("1", "1", "101", "张三", id_number(71))]),
+    )
+    assert [(e.row, e.column, e.message) for e in checked.errors] == [(
+        2, "身份证号",
+        "该身份证号无法在此登记，请核对号码；如为迁入人员，请联系上级网格中心办理迁入",
+    )]

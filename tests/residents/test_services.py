@@ -71,8 +71,31 @@ def test_it_refuses_the_same_identity_number_twice_in_the_city(place: Place) -> 
     other = make_household(place.neighbour_entrance)
     with pytest.raises(ResidentError) as e:
         make_person(other, seq=5, name="冒名")
-    assert e.value.message == "该身份证号已登记在本市其他户中"
+    assert e.value.message == (
+        "该身份证号无法在此登记，请核对号码；如为迁入人员，请联系上级网格中心办理迁入"
+    )
     assert Person.objects.count() == 1
+
+
+def test_a_number_registered_outside_the_workers_grids_is_not_said_to_exist(
+    place: Place, worker: User, neighbour_worker: User
+) -> None:
+    make_person(make_household(place.neighbour_entrance), seq=7)
+    mine = make_household(place.entrance)
+    with pytest.raises(ResidentError) as e:
+        services.person_add(actor=worker, household=mine, name="王某", id_number=id_number(7))
+    assert "已登记" not in e.value.message and "其他" not in e.value.message
+    assert e.value.message.startswith("该身份证号无法在此登记")
+
+
+def test_a_number_registered_in_the_workers_own_grid_is_said_to_be_there(
+    place: Place, worker: User
+) -> None:
+    make_person(make_household(place.entrance, door="101"), seq=9)
+    with pytest.raises(ResidentError) as e:
+        services.person_add(actor=worker, household=make_household(place.entrance, door="102"),
+                            name="王某", id_number=id_number(9))
+    assert e.value.message == "该身份证号已登记在您管辖的其他户中，请在该户办理迁出"
 
 
 def test_it_refuses_a_blank_name_and_writes_nothing(place: Place) -> None:

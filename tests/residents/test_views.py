@@ -4,19 +4,25 @@ registers upload → preview → confirm, exports only for roles allowed to expo
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
+from PIL import ExifTags, Image
 
 from accounts.models import User
+from grids.models import Role
 from residents import services
 from residents.models import AccessLog, Household, Person, Tag
 from residents.registers import COLUMNS
 from tests.conftest import City
+from tests.factories import BuildingFactory, EntranceFactory, UserFactory, assign
 from tests.residents.conftest import Place, id_number, make_household, make_person
 
 
@@ -233,3 +239,75 @@ def test_import_progress_and_errors_sheet_belong_to_the_uploader(
     )
     other = _client(neighbour_worker)
     assert other.get(reverse("residents:import_progress", args=[job_id])).status_code == 404
+
+
+def _jpeg_with_gps_and_trailer() -> bytes:
+    """A phone photo carrying its GPS position, with a zip appended (a polyglot)."""
+    exif = Image.Exif()
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (39.0, 6.0, 30.0)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (117.0, 10.0, 12.0)
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG", exif=exif)
+    return out.getvalue() + b"PK\x03\x04 hidden payload"
+
+
+def test_a_visit_photo_is_stored_re_encoded_without_exif_under_a_random_name(
+    place: Place, worker: User, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    h = make_household(place.entrance)
+    original = _jpeg_with_gps_and_trailer()
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    response = _client(worker).post(reverse("residents:visit_new", args=[h.pk]), {
+        "visited_on": timezone.localdate().isoformat(), "kind": "home",
+        "photo": SimpleUploadedFile("王秀兰家门口.jpg", original, content_type="image/jpeg"),
+    })
+    assert response.status_code == 302
+    photo = h.visits.get().photo
+    stored = photo.read()
+    assert re.fullmatch(r"residents/visits/\d{4}/\d{2}/[0-9a-f]{32}\.jpg", photo.name)
+    assert b"hidden payload" not in stored and b"Exif" not in stored
+    img = Image.open(io.BytesIO(stored))
+    assert (img.format, img.size, dict(img.getexif())) == ("JPEG", (64, 48), {})
+
+
+def test_a_visit_photo_that_is_not_an_image_is_refused_in_chinese(
+    place: Place, worker: User
+) -> None:
+    h = make_household(place.entrance)
+    response = _client(worker).post(reverse("residents:visit_new", args=[h.pk]), {
+        "visited_on": timezone.localdate().isoformat(), "kind": "home",
+        "photo": SimpleUploadedFile("a.jpg", b"\xff\xd8\xff\xe0 not really", "image/jpeg"),
+    })
+    assert response.status_code == 200
+    assert h.visits.count() == 0
+
+
+def test_the_export_takes_the_role_per_grid_for_a_head_here_and_a_worker_there(
+    place: Place, city: City
+) -> None:
+    make_person(make_household(place.entrance), seq=62)  # in 第六网格
+    other = BuildingFactory(grid=city.other_grid, number="1", name="1号楼")
+    make_person(make_household(EntranceFactory(building=other, number="1")), seq=63)
+    dual = UserFactory(username="dual", full_name="两岗")
+    assign(dual, Role.GRID_HEAD, region=city.other_community)
+    assign(dual, Role.GRID_WORKER, region=city.grid)
+    c = _client(dual)
+
+    page = c.get(reverse("residents:registers"))
+    where_worker = c.post(reverse("residents:export"),
+                          {"community": city.community.pk, "purpose": "年度台账报送"})
+    where_head = c.post(reverse("residents:export"),
+                        {"community": city.other_community.pk, "purpose": "年度台账报送"})
+
+    offered = page.context["export_form"].fields["community"].queryset
+    assert list(offered) == [city.other_community]
+    assert where_worker.status_code == 302
+    sheet = load_workbook(io.BytesIO(where_head.content)).active
+    assert [sheet.cell(r, 9).value for r in range(2, sheet.max_row + 1)] == [id_number(63)]
+    assert list(AccessLog.objects.values_list("region_id", "rows")) == [
+        (city.other_community.pk, 1)
+    ]
