@@ -282,10 +282,8 @@ def _render_case(
     user = request.user
     allowed = workflow.allowed_actions(user, report)
     c = Ctx(user=user, report=report)
+    # The table offers decide_request only while a request is pending (its guard).
     pending = c.pending_request() if "decide_request" in allowed else None
-    if pending is None:
-        # Nothing to decide on: the form would only lead to an error.
-        allowed = allowed - {"decide_request"}
     action_forms = []
     for name in offered(allowed):
         if bound is not None and bound.name == name:
