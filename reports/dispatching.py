@@ -36,7 +36,7 @@ from reports.models import (
     RoutingRule,
     State,
 )
-from reports.notifications import NoticeKind, notify
+from reports.notifications import NoticeKind, center, notify
 
 
 def decide_route(report: Report, at: datetime | None = None) -> routing.Decision:
@@ -167,7 +167,9 @@ def _in_queue_on_commit(report: Report) -> None:
     """Tell the center a case waits in its queue (sent once the routing commits)."""
     report_id, message = report.pk, _("新案件 %(number)s 待分拨") % {"number": report.number}
     transaction.on_commit(
-        lambda: notify(report_id=report_id, kind=NoticeKind.IN_QUEUE, message=message)
+        lambda: notify(
+            report_id=report_id, kind=NoticeKind.IN_QUEUE, message=message, recipients=center
+        )
     )
 
 

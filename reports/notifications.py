@@ -1,10 +1,11 @@
-"""Notices on every hand-off: who is told, and the in-app rows; further transports pluggable.
+"""Notices on every hand-off: who is who, and the in-app rows; further transports pluggable.
 
-``recipients_for(report, kind)`` is the one place that decides who is told (docs/workflow.md
-"Who is told what"). The workflow calls ``notify`` through ``transaction.on_commit``, so a
-rolled-back transition tells no one. One ``Notification`` row per recipient (unread until
-``read_at``); when nobody holds the role yet, one row addressed to the center or department
-alone keeps the notice for whoever joins.
+The transition table (``reports.workflow.TRANSITIONS``, each row's ``notices``) declares
+which notice each hand-off sends and to whom, naming one of the recipient functions below
+(docs/workflow.md "Who is told what"). The workflow calls ``notify`` through
+``transaction.on_commit``, so a rolled-back transition tells no one. One ``Notification``
+row per recipient (unread until ``read_at``); when nobody holds the role yet, one row
+addressed to the center or department alone keeps the notice for whoever joins.
 
 ``settings.NOTIFICATION_TRANSPORTS`` lists dotted paths of callables taking a
 ``Notification`` (SMS gateway, 政务微信 …). A failing transport is logged, never fatal.
@@ -47,6 +48,17 @@ class NoticeKind:
     # only proposes, or the rule's department cannot take it).
     IN_QUEUE = "in_queue"
     VERIFIED = "verified"
+    # Told to whoever filed the case.
+    REJECTED = "rejected"
+    MERGED = "merged"
+    RECATEGORIZED = "recategorized"
+    ACKNOWLEDGED = "acknowledged"
+    # The department: a suspension ended, the handling clock runs again.
+    RESUMED = "resumed"
+
+
+# Who is told: a function of the case as it stands after the transition.
+Recipients = Callable[[Report], list[User]]
 
 
 def responsible_region_id(report: Report) -> int:
@@ -66,20 +78,23 @@ def _active(q: Q) -> list[User]:
     return list(User.objects.filter(q, is_active=True).distinct().order_by("pk"))
 
 
-def _center(report: Report) -> list[User]:
+def center(report: Report) -> list[User]:
+    """The center that must act now: the district once transferred or dispatched by it."""
     return _active(
         Q(assignments__role=_center_role(report),
           assignments__region_id=responsible_region_id(report))
     )
 
 
-def _street(report: Report) -> list[User]:
+def street_center(report: Report) -> list[User]:
+    """The staff of the case's street center."""
     return _active(
         Q(assignments__role=Role.STREET_STAFF, assignments__region_id=report.street_id)
     )
 
 
-def _department(report: Report) -> list[User]:
+def department(report: Report) -> list[User]:
+    """The handlers of the case's department."""
     if report.department_id is None:
         return []
     return _active(
@@ -87,14 +102,15 @@ def _department(report: Report) -> list[User]:
     )
 
 
-def _grid(report: Report) -> list[User]:
+def grid_workers(report: Report) -> list[User]:
+    """The grid's workers and the community's grid head (they verify on site)."""
     return _active(
         Q(assignments__role=Role.GRID_WORKER, assignments__region_id=report.grid_id)
         | Q(assignments__role=Role.GRID_HEAD, assignments__region_id=report.community_id)
     )
 
 
-def _center_and_leaders(report: Report) -> list[User]:
+def center_and_leaders(report: Report) -> list[User]:
     """An overdue case concerns its center and the leaders over its place, who may urge it
     (督办): leaders assigned at the case's grid or any region above it."""
     grid = Region.objects.only("tree_id", "lft", "rght").get(pk=report.grid_id)
@@ -104,52 +120,35 @@ def _center_and_leaders(report: Report) -> list[User]:
         assignments__region__lft__lte=grid.lft,
         assignments__region__rght__gte=grid.rght,
     )
-    center = _center(report)
-    return center + [u for u in _active(leaders) if u not in center]
+    in_charge = center(report)
+    return in_charge + [u for u in _active(leaders) if u not in in_charge]
 
 
-def _reporter(report: Report) -> list[User]:
+def reporter(report: Report) -> list[User]:
+    """Whoever filed the case."""
     return _active(Q(pk=report.reporter_id))
 
 
-def _department_or_center(report: Report) -> list[User]:
+def department_or_center(report: Report) -> list[User]:
     """Urging presses whoever holds the case: the department, else the center."""
-    return _department(report) if report.department_id is not None else _center(report)
-
-
-# Who must act after each hand-off (the case is read *after* the transition).
-_RECIPIENTS: dict[str, Callable[[Report], list[User]]] = {
-    NoticeKind.DISPATCHED: _department,
-    NoticeKind.RETURNED: _center,
-    NoticeKind.TRANSFERRED: _center,
-    NoticeKind.SENT_DOWN: _street,
-    NoticeKind.EXTENSION_REQUESTED: _center,
-    NoticeKind.SUSPENSION_REQUESTED: _center,
-    NoticeKind.REQUEST_DECIDED: _department,
-    NoticeKind.HANDLED: _grid,
-    NoticeKind.REWORK: _department,
-    NoticeKind.URGED: _department_or_center,
-    NoticeKind.OVERDUE: _center_and_leaders,
-    NoticeKind.CLOSED: _reporter,
-    NoticeKind.IN_QUEUE: _center,
-    NoticeKind.VERIFIED: _center,
-}
-
-
-def recipients_for(report: Report, kind: str) -> list[User]:
-    """The users told about ``kind`` on ``report`` (in its state after the transition)."""
-    return _RECIPIENTS[kind](report)
+    return department(report) if report.department_id is not None else center(report)
 
 
 def notify(
-    *, report_id: int, kind: str, message: str, actor_id: int | None = None
+    *,
+    report_id: int,
+    kind: str,
+    message: str,
+    recipients: Recipients = center,
+    actor_id: int | None = None,
 ) -> list[Notification]:
-    """Create the notices of one hand-off (the actor is not told of their own act) and
-    hand each to the configured transports."""
+    """Create the notices of one hand-off for ``recipients(case)`` (by default the center
+    that must act; the actor is not told of their own act) and hand each to the
+    configured transports."""
     report = Report.objects.filter(pk=report_id).first()
     if report is None:
         return []
-    users = [u for u in recipients_for(report, kind) if u.pk != actor_id]
+    users = [u for u in recipients(report) if u.pk != actor_id]
     base = {
         "region_id": responsible_region_id(report),
         "department_id": report.department_id,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
 from grids.models import Department, Level, Region, Role
-from grids.selectors import regions_visible_to, scope_for, subtree_q
+from grids.selectors import is_city_admin, regions_visible_to, scope_for, subtree_q
 from reports import sla
 from reports.fit import department_fits
 from reports.models import (
@@ -77,14 +77,6 @@ def reports_visible_to(user: Any) -> QuerySet[Report]:
     if getattr(user, "is_authenticated", False):
         q |= Q(reporter=user)
     return Report.objects.filter(q)
-
-
-def is_city_admin(user: Any) -> bool:
-    """Superusers, and holders of the administrator role at a city node."""
-    scope = scope_for(user)
-    return scope.is_global or any(
-        region.level == Level.CITY for region in scope.regions_for(Role.ADMIN)
-    )
 
 
 def rule_regions_visible_to(user: Any) -> QuerySet[Region]:

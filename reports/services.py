@@ -41,7 +41,7 @@ from reports.models import (
 )
 from reports.photos import MAX_PHOTOS, files_removed_on_failure, photos_check_pixels, photos_ingest
 from reports.selectors import reports_visible_to
-from reports.workflow import check_category, prepare_photos
+from reports.workflow import check_category, check_text, prepare_photos
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,19 @@ def next_case_number(district: Region, now: datetime) -> str:
 
 
 IDEMPOTENCY_KEY_LENGTH = 64  # Report.idempotency_key's max_length
+
+# The longest description (and sighting note) and address a case takes: longer ones are
+# refused with a message, never cut (the forms check the same limits).
+MAX_DESCRIPTION = 2000
+MAX_ADDRESS = 200  # Report.address's max_length
+
+
+def _description(description: str, address: str) -> tuple[str, str]:
+    """The description (required) and address, stripped, or a refusal naming the limit."""
+    description = check_text(description, limit=MAX_DESCRIPTION, what=_("问题描述"))
+    if not description:
+        raise WorkflowError(_("请填写问题描述"))
+    return description, check_text(address, limit=MAX_ADDRESS, what=_("地址"))
 
 
 def _idempotency_key(value: str | None) -> str:
@@ -196,9 +209,7 @@ def report_file(
     existing = Report.objects.filter(reporter=reporter, idempotency_key=key).first()
     if existing is not None:
         return existing
-    description = (description or "").strip()
-    if not description:
-        raise WorkflowError(_("请填写问题描述"))
+    description, address = _description(description, address)
     if len(photos or []) > 9:
         raise WorkflowError(_("最多上传 9 张照片"))
     _check_pixels(photos)
@@ -229,7 +240,7 @@ def report_file(
                 entrance=entrance,
                 lng=lng,
                 lat=lat,
-                address=address.strip(),
+                address=address,
                 category=category,
                 standard=standard,
                 urgency=urgency,
@@ -283,9 +294,7 @@ def report_file_self_handled(
         return existing
     if not before_photos or not after_photos:
         raise WorkflowError(_("自行处置须上传处置前和处置后照片"))
-    description = (description or "").strip()
-    if not description:
-        raise WorkflowError(_("请填写问题描述"))
+    description, address = _description(description, address)
     _check_pixels(before_photos, after_photos)
     before_photos = prepare_photos(before_photos)
     after_photos = prepare_photos(after_photos)
@@ -316,7 +325,7 @@ def report_file_self_handled(
             entrance=entrance,
             lng=lng,
             lat=lat,
-            address=address.strip(),
+            address=address,
             category=category,
             standard=standard,
             description=description,
@@ -361,7 +370,7 @@ def report_add_sighting(
     key = _idempotency_key(idempotency_key)
     if not reports_visible_to(actor).filter(pk=report.pk).exists():
         raise PermissionDenied(_("您无权查看该案件"))
-    note = (note or "").strip()
+    note = check_text(note, limit=MAX_DESCRIPTION, what=_("补充说明"))
     if not note and not photos:
         raise WorkflowError(_("请填写补充说明或上传照片"))
     if len(photos or []) > MAX_PHOTOS:

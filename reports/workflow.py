@@ -7,8 +7,9 @@ Each transition is one function ``report_<verb>(report, *, actor, ...)`` that
    (``WorkflowError``) against ``TRANSITIONS``,
 3. saves with ``update_fields``, freezing the on-time flag of the stage that ended and
    setting the deadline of the stage that starts,
-4. writes one timeline event (``reports.events.event_write``),
-5. schedules side effects with ``transaction.on_commit``.
+4. writes one timeline event and schedules the notices the table declares for it
+   (``_record``; 吹哨 from ``reported`` records the acceptance first),
+5. schedules other side effects with ``transaction.on_commit``.
 
 See docs/workflow.md for the state diagram and who may do what.
 """
@@ -27,12 +28,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from grids.models import Department, Role
 from grids.selectors import Scope, region_contains, scope_for
-from reports import effects, sla
+from reports import effects, notifications, sla
 from reports.calendar import get_calendar
 from reports.errors import WorkflowError
 from reports.events import event_write
@@ -44,6 +46,7 @@ from reports.models import (
     EventKind,
     FilingStandard,
     Report,
+    ReportEvent,
     RequestKind,
     RequestStatus,
     Stage,
@@ -51,7 +54,7 @@ from reports.models import (
     State,
     TimeRequest,
 )
-from reports.notifications import NoticeKind, notify
+from reports.notifications import NoticeKind, Recipients
 from reports.photos import files_removed_on_failure, photos_ingest, photos_prepare
 
 # -- who may act ---------------------------------------------------------------------
@@ -123,29 +126,101 @@ def _no_guard(report: Report) -> str | None:
     return None
 
 
+def _pending_request(report: Report) -> bool:
+    return TimeRequest.objects.filter(report=report, status=RequestStatus.PENDING).exists()
+
+
+def _nothing_pending(report: Report) -> str | None:
+    # One open request at a time (the reports_one_pending_request constraint).
+    return _("该案件已有待审批的申请") if _pending_request(report) else None
+
+
+def _something_pending(report: Report) -> str | None:
+    return None if _pending_request(report) else _("该案件没有待审批的延期或挂账申请")
+
+
 def _extensions_left(report: Report) -> str | None:
     if report.extension_count >= sla.MAX_EXTENSIONS:
         return _("该案件已延期 %(n)s 次，不能再申请延期") % {"n": report.extension_count}
-    return None
+    return _nothing_pending(report)
 
 
 def _suspension_unused(report: Report) -> str | None:
-    return _("每件案件只能挂账一次") if report.suspension_used else None
+    if report.suspension_used:
+        return _("每件案件只能挂账一次")
+    return _nothing_pending(report)
 
 
 def _is_suspended(report: Report) -> str | None:
     return None if report.suspended else _("案件未挂账，无需恢复计时")
 
 
+# -- who is told ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notice a transition sends once it commits: its kind, who is told (a function of
+    the case after the transition, from ``reports.notifications``) and the text, built
+    from the case and the event just written. ``on`` limits it to some of the event
+    kinds the transition writes (verify: passed or rework); empty means every one."""
+
+    kind: str
+    recipients: Recipients
+    message: Callable[[Report, ReportEvent], str]
+    on: frozenset[str] = frozenset()
+
+
+def _text(
+    msgid: str, **values: Callable[[Report, ReportEvent], Any]
+) -> Callable[[Report, ReportEvent], str]:
+    """A notice text: a msgid (marked with ``gettext_noop``, translated when the notice is
+    written) with ``%(number)s`` and the named values."""
+
+    def build(r: Report, e: ReportEvent) -> str:
+        return _(msgid) % {"number": r.number, **{k: f(r, e) for k, f in values.items()}}
+
+    return build
+
+
+def _note(r: Report, e: ReportEvent) -> str:
+    return e.note
+
+
+def _department_name(r: Report, e: ReportEvent) -> str:
+    return r.department.name if r.department is not None else ""
+
+
+_DECISIONS: dict[str, tuple[str, bool]] = {
+    EventKind.EXTENSION_GRANTED: (RequestKind.EXTENSION, True),
+    EventKind.EXTENSION_REFUSED: (RequestKind.EXTENSION, False),
+    EventKind.SUSPENSION_GRANTED: (RequestKind.SUSPENSION, True),
+    EventKind.SUSPENSION_REFUSED: (RequestKind.SUSPENSION, False),
+}
+
+
+def _decision_text(r: Report, e: ReportEvent) -> str:
+    kind, granted = _DECISIONS[e.kind]
+    return _("案件 %(number)s 的%(request)s申请%(answer)s") % {
+        "number": r.number,
+        "request": RequestKind(kind).label,
+        "answer": _("已批准") if granted else _("已驳回"),
+    }
+
+
 @dataclass(frozen=True)
 class Transition:
-    """Which states an action starts from, who may take it, and what else the case needs.
+    """Which states an action starts from, who may take it, what else the case needs,
+    what it records and whom it tells.
 
     ``who`` decides for people (level checks included, per state); ``system`` says
     whether the system (``actor=None``: routing, the periodic sweeps) may take it;
-    ``guard`` returns why the case refuses the action now (or None); ``targets`` are the
-    states the action may lead to (empty: the case keeps its state), read by the case
-    generator and the docs so that a change to the lifecycle cannot leave them behind."""
+    ``guard`` returns why the case refuses the action now (or None) — pending requests
+    included; ``targets`` are the states the action may lead to (empty: the case keeps
+    its state), read by the case generator and the docs so that a change to the
+    lifecycle cannot leave them behind; ``event`` is the timeline kind it writes (verify
+    and decide_request choose among several); ``notices`` are sent once it commits
+    (``_record``)."""
 
     sources: frozenset[str]
     who: Callable[[Scope, Report], bool]
@@ -153,30 +228,54 @@ class Transition:
     system: bool = False
     guard: Callable[[Report], str | None] = _no_guard
     targets: frozenset[str] = frozenset()
+    event: str = ""
+    notices: tuple[Notice, ...] = ()
 
 
 _TRIAGE = frozenset({State.REPORTED, State.ACCEPTED})
 _AT_DEPARTMENT = frozenset({State.DISPATCHED, State.ACKNOWLEDGED})
 
-# The transition table (Oscar's pipeline): action → allowed source states and actor.
-# ``allowed_actions`` and ``_check`` both read it, so what the UI offers is what the
-# transition functions accept (tests/reports/test_allowed_actions.py walks it).
+# The transition table (Oscar's pipeline): action → allowed source states and actor, the
+# event it writes and the notices it sends. ``allowed_actions`` and ``_check`` both read
+# it, so what the UI offers is what the transition functions accept
+# (tests/reports/test_allowed_actions.py walks it, on the rendered case page too), and
+# ``_record`` reads it, so every hand-off tells someone (tests/reports/test_notifications.py).
 TRANSITIONS: dict[str, Transition] = {
+    # Not a hand-off: the center that accepts dispatches next (routing tells it through
+    # ``in_queue`` when a case waits for people).
     "accept": Transition(
         frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "立案"), system=True,
         targets=frozenset({State.ACCEPTED}),
+        event=EventKind.ACCEPTED,
     ),
     "reject": Transition(
         frozenset({State.REPORTED}), is_street_center, pgettext_lazy("action", "不予立案"),
         targets=frozenset({State.REJECTED}),
+        event=EventKind.REJECTED,
+        notices=(
+            Notice(NoticeKind.REJECTED, notifications.reporter,
+                   _text(N_("您上报的案件 %(number)s 不予立案：%(reason)s"), reason=_note)),
+        ),
     ),
     "merge": Transition(_TRIAGE, is_street_center, pgettext_lazy("action", "合并"),
         targets=frozenset({State.MERGED}),
+        event=EventKind.MERGED,
+        notices=(
+            Notice(NoticeKind.MERGED, notifications.reporter,
+                   _text(N_("您上报的案件 %(number)s 已合并到案件 %(into)s 一并办理"),
+                         into=lambda r, e: e.data["into_number"])),
+        ),
     ),
     "recategorize": Transition(
         frozenset({State.REPORTED, State.ACCEPTED, State.TRANSFERRED}),
         is_any_center,
         pgettext_lazy("action", "更正类别/位置"),
+        event=EventKind.RECATEGORIZED,
+        notices=(
+            Notice(NoticeKind.RECATEGORIZED, notifications.reporter,
+                   _text(N_("您上报的案件 %(number)s 类别已更正为“%(category)s”，重新分拨"),
+                         category=lambda r, e: str(r.category))),
+        ),
     ),
     "dispatch": Transition(
         frozenset({State.ACCEPTED, State.TRANSFERRED}),
@@ -184,43 +283,107 @@ TRANSITIONS: dict[str, Transition] = {
         pgettext_lazy("action", "派遣"),
         system=True,
         targets=frozenset({State.DISPATCHED}),
+        event=EventKind.DISPATCHED,
+        notices=(
+            Notice(NoticeKind.DISPATCHED, notifications.department,
+                   _text(N_("案件 %(number)s 已派遣至%(dept)s，请签收"), dept=_department_name)),
+        ),
     ),
     "transfer_up": Transition(
         _TRIAGE, is_street_center, pgettext_lazy("action", "上报区级"), system=True,
         targets=frozenset({State.TRANSFERRED}),
+        event=EventKind.TRANSFERRED,
+        notices=(
+            Notice(NoticeKind.TRANSFERRED, notifications.center,
+                   _text(N_("案件 %(number)s 已上报区级，请派遣"))),
+        ),
     ),
     "send_down": Transition(
         frozenset({State.TRANSFERRED}), is_district_center, pgettext_lazy("action", "退回街道"),
         targets=frozenset({State.ACCEPTED}),
+        event=EventKind.SENT_DOWN,
+        notices=(
+            Notice(NoticeKind.SENT_DOWN, notifications.street_center,
+                   _text(N_("案件 %(number)s 被区网格中心退回街道：%(reason)s"), reason=_note)),
+        ),
     ),
     "acknowledge": Transition(
         frozenset({State.DISPATCHED}), is_handler, pgettext_lazy("action", "签收"),
         targets=frozenset({State.ACKNOWLEDGED}),
+        event=EventKind.ACKNOWLEDGED,
+        notices=(
+            Notice(NoticeKind.ACKNOWLEDGED, notifications.reporter,
+                   _text(N_("您上报的案件 %(number)s 已由%(dept)s签收，正在处置"),
+                         dept=_department_name)),
+        ),
     ),
     "return": Transition(_AT_DEPARTMENT, is_handler, pgettext_lazy("action", "回退"),
         targets=frozenset({State.ACCEPTED, State.TRANSFERRED}),
+        event=EventKind.RETURNED,
+        notices=(
+            Notice(NoticeKind.RETURNED, notifications.center,
+                   _text(N_("案件 %(number)s 被%(dept)s回退：%(reason)s"),
+                         dept=lambda r, e: e.data["department_name"], reason=_note)),
+        ),
     ),
     "handle": Transition(
         frozenset({State.ACKNOWLEDGED}), is_handler, pgettext_lazy("action", "处置完毕"),
         targets=frozenset({State.HANDLED}),
+        event=EventKind.HANDLED,
+        notices=(
+            Notice(NoticeKind.HANDLED, notifications.grid_workers,
+                   _text(N_("案件 %(number)s 已处置完毕，请到现场核查"))),
+        ),
     ),
     "request_extension": Transition(
-        _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请延期"), guard=_extensions_left
+        _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请延期"), guard=_extensions_left,
+        event=EventKind.EXTENSION_REQUESTED,
+        notices=(
+            Notice(NoticeKind.EXTENSION_REQUESTED, notifications.center,
+                   _text(N_("案件 %(number)s 申请延期，请审批：%(reason)s"), reason=_note)),
+        ),
     ),
     "request_suspension": Transition(
-        _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请挂账"), guard=_suspension_unused
+        _AT_DEPARTMENT, is_handler, pgettext_lazy("action", "申请挂账"), guard=_suspension_unused,
+        event=EventKind.SUSPENSION_REQUESTED,
+        notices=(
+            Notice(NoticeKind.SUSPENSION_REQUESTED, notifications.center,
+                   _text(N_("案件 %(number)s 申请挂账，请审批：%(reason)s"), reason=_note)),
+        ),
     ),
     "decide_request": Transition(
-        _AT_DEPARTMENT, is_dispatching_center, pgettext_lazy("action", "审批延期/挂账")
+        _AT_DEPARTMENT, is_dispatching_center, pgettext_lazy("action", "审批延期/挂账"),
+        guard=_something_pending,
+        notices=(Notice(NoticeKind.REQUEST_DECIDED, notifications.department, _decision_text),),
     ),
     "verify": Transition(
         frozenset({State.HANDLED}), is_grid_worker, pgettext_lazy("action", "核查"),
         targets=frozenset({State.VERIFIED, State.ACKNOWLEDGED}),
+        notices=(
+            Notice(NoticeKind.VERIFIED, notifications.center,
+                   _text(N_("案件 %(number)s 核查通过，待结案")),
+                   on=frozenset({EventKind.VERIFIED})),
+            Notice(NoticeKind.REWORK, notifications.department,
+                   _text(N_("案件 %(number)s 核查未通过，请返工：%(note)s"), note=_note),
+                   on=frozenset({EventKind.REWORK})),
+        ),
     ),
     "close": Transition(frozenset({State.VERIFIED}), is_closer, pgettext_lazy("action", "结案"),
         targets=frozenset({State.CLOSED}),
+        event=EventKind.CLOSED,
+        notices=(
+            Notice(NoticeKind.CLOSED, notifications.reporter,
+                   _text(N_("您上报的案件 %(number)s 已结案"))),
+        ),
     ),
-    "urge": Transition(frozenset(OPEN_STATES), is_urger, pgettext_lazy("action", "督办")),
+    "urge": Transition(
+        frozenset(OPEN_STATES), is_urger, pgettext_lazy("action", "督办"),
+        event=EventKind.URGED,
+        notices=(
+            Notice(NoticeKind.URGED, notifications.department_or_center,
+                   _text(N_("案件 %(number)s 被督办：%(note)s"), note=_note)),
+        ),
+    ),
     # System transitions: the periodic sweep resumes suspensions and flags overdue cases.
     "resume": Transition(
         _AT_DEPARTMENT,
@@ -228,9 +391,20 @@ TRANSITIONS: dict[str, Transition] = {
         pgettext_lazy("action", "恢复计时"),
         system=True,
         guard=_is_suspended,
+        event=EventKind.RESUMED,
+        notices=(
+            Notice(NoticeKind.RESUMED, notifications.department,
+                   _text(N_("案件 %(number)s 挂账期满，已恢复计时，请继续处置"))),
+        ),
     ),
     "mark_overdue": Transition(
-        frozenset(OPEN_STATES), nobody, pgettext_lazy("action", "标记超期"), system=True
+        frozenset(OPEN_STATES), nobody, pgettext_lazy("action", "标记超期"), system=True,
+        event=EventKind.OVERDUE,
+        notices=(
+            Notice(NoticeKind.OVERDUE, notifications.center_and_leaders,
+                   _text(N_("案件 %(number)s 已超期（%(state)s）"),
+                         state=lambda r, e: r.get_state_display())),
+        ),
     ),
 }
 
@@ -285,11 +459,70 @@ def _save(report: Report, *fields: str) -> None:
     report.save(update_fields=[*fields, "updated_at"])
 
 
-def _require(text: str, message: str) -> str:
+# The longest note or reason a transition takes (the desk forms ask for at most 500, the
+# phone's verify note 2,000); a longer one is refused, never cut.
+MAX_NOTE = 2000
+
+
+def check_text(text: str, *, limit: int, what: str | Promise) -> str:
+    """The text, stripped; refused with a Chinese message when longer than ``limit``."""
     text = (text or "").strip()
+    if len(text) > limit:
+        raise WorkflowError(
+            _("%(what)s最多 %(limit)s 字，现有 %(n)s 字，请删减后再提交")
+            % {"what": what, "limit": limit, "n": len(text)}
+        )
+    return text
+
+
+def _require(text: str, message: str) -> str:
+    text = check_text(text, limit=MAX_NOTE, what=_("说明"))
     if not text:
         raise WorkflowError(message)
     return text
+
+
+def _record(
+    r: Report,
+    action: str,
+    *,
+    actor: User | None,
+    from_state: str,
+    to_state: str = "",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    kind: str = "",
+) -> ReportEvent:
+    """Write the transition's one timeline event and schedule the notices the table
+    declares for it, sent once (and only if) this transaction commits."""
+    t = TRANSITIONS[action]
+    event = event_write(
+        report=r,
+        kind=kind or t.event,
+        actor=actor,
+        from_state=from_state,
+        to_state=to_state or r.state,
+        note=check_text(note, limit=MAX_NOTE, what=_("说明")),
+        data=data,
+    )
+    report_id, actor_id = r.pk, actor.pk if actor is not None else None
+    for notice in t.notices:
+        if notice.on and event.kind not in notice.on:
+            continue
+        _notify_on_commit(notice, notice.message(r, event), report_id, actor_id)
+    return event
+
+
+def _notify_on_commit(notice: Notice, message: str, report_id: int, actor_id: int | None) -> None:
+    transaction.on_commit(
+        lambda: notifications.notify(
+            report_id=report_id,
+            kind=notice.kind,
+            message=message,
+            recipients=notice.recipients,
+            actor_id=actor_id,
+        )
+    )
 
 
 # -- clocks --------------------------------------------------------------------------
@@ -337,7 +570,6 @@ def _end_accept_clock(report: Report, now: datetime) -> list[str]:
     report.is_overdue = False
     return ["accept_on_time", "is_overdue"]
 
-
 # -- transitions ---------------------------------------------------------------------
 
 
@@ -345,24 +577,21 @@ def report_accept(report: Report, *, actor: User | None, note: str = "") -> Repo
     """立案: the street center accepts a reported problem as a case."""
     with _locked(report) as r:
         _check("accept", actor, r)
-        now = timezone.now()
-        fields = _end_accept_clock(r, now)
-        fields += _start_dispatch_clock(r, now)
-        r.state = State.ACCEPTED
-        _save(r, "state", *fields)
-        event_write(
-            report=r,
-            kind=EventKind.ACCEPTED,
-            actor=actor,
-            from_state=State.REPORTED,
-            to_state=r.state,
-            note=note,
-        )
+        _accept(r, actor=actor, note=note, now=timezone.now())
     return r
 
 
+def _accept(r: Report, *, actor: User | None, note: str, now: datetime) -> None:
+    """Record the acceptance: the accept stage ends (its flag frozen), dispatch starts."""
+    fields = _end_accept_clock(r, now)
+    fields += _start_dispatch_clock(r, now)
+    r.state = State.ACCEPTED
+    _save(r, "state", *fields)
+    _record(r, "accept", actor=actor, from_state=State.REPORTED, note=note)
+
+
 def report_reject(report: Report, *, actor: User, reason: str) -> Report:
-    """不予立案: the report is not a case for us (reason required)."""
+    """不予立案: the report is not a case for us (reason required); the reporter is told."""
     reason = _require(reason, _("请填写不予立案的理由"))
     with _locked(report) as r:
         _check("reject", actor, r)
@@ -371,19 +600,12 @@ def report_reject(report: Report, *, actor: User, reason: str) -> Report:
         r.state = State.REJECTED
         r.closed_at = now
         _save(r, "state", "closed_at", *fields)
-        event_write(
-            report=r,
-            kind=EventKind.REJECTED,
-            actor=actor,
-            from_state=State.REPORTED,
-            to_state=r.state,
-            note=reason,
-        )
+        _record(r, "reject", actor=actor, from_state=State.REPORTED, note=reason)
     return r
 
 
 def report_merge(report: Report, *, actor: User, into: Report, note: str = "") -> Report:
-    """Merge a duplicate into an open case of the same street."""
+    """Merge a duplicate into an open case of the same street; its reporter is told."""
     with _locked(report) as r:
         _check("merge", actor, r)
         target = Report.objects.filter(pk=into.pk).first()
@@ -398,13 +620,8 @@ def report_merge(report: Report, *, actor: User, into: Report, note: str = "") -
         r.merged_into = target
         r.closed_at = now
         _save(r, "state", "merged_into", "closed_at", *fields)
-        event_write(
-            report=r,
-            kind=EventKind.MERGED,
-            actor=actor,
-            from_state=from_state,
-            to_state=r.state,
-            note=note,
+        _record(
+            r, "merge", actor=actor, from_state=from_state, note=note,
             data={"into": target.pk, "into_number": target.number},
         )
     return r
@@ -447,13 +664,8 @@ def report_dispatch(
             "handle_on_time",
             "is_overdue",
         )
-        event_write(
-            report=r,
-            kind=EventKind.DISPATCHED,
-            actor=actor,
-            from_state=from_state,
-            to_state=r.state,
-            note=note,
+        _record(
+            r, "dispatch", actor=actor, from_state=from_state, note=note,
             data={
                 "department": department.pk,
                 "department_name": department.name,
@@ -461,44 +673,27 @@ def report_dispatch(
                 "handle_due": r.handle_due.isoformat(),
             },
         )
-        _notify_on_commit(
-            r,
-            NoticeKind.DISPATCHED,
-            _("案件 %(number)s 已派遣至%(dept)s，请签收")
-            % {"number": r.number, "dept": department.name},
-            actor,
-        )
     return r
 
 
 def report_transfer_up(report: Report, *, actor: User | None, note: str = "") -> Report:
-    """吹哨 / 上报区级: the street cannot solve it; the district center takes over."""
+    """吹哨 / 上报区级: the street cannot solve it; the district center takes over.
+
+    From ``reported`` the street accepts the case on the way (吹哨 is a 立案 too): the
+    acceptance is recorded — its event and the accept stage's frozen flag — before the
+    transfer, so the timeline, the deadlines table and the statistics agree."""
     with _locked(report) as r:
         _check("transfer_up", actor, r)
         now = timezone.now()
-        from_state = r.state
-        fields = _end_accept_clock(r, now) if from_state == State.REPORTED else []
-        if from_state == State.ACCEPTED:
-            # The street's dispatch stage ends here: it handed the case on.
-            r.dispatch_on_time = _on_time(now, r.dispatch_due)
+        if r.state == State.REPORTED:
+            _accept(r, actor=actor, note="", now=now)
+        # The street's dispatch stage ends here: it handed the case on.
+        r.dispatch_on_time = _on_time(now, r.dispatch_due)
         r.state = State.TRANSFERRED
         r.dispatch_due = _due(now, stage_limit(Stage.DISPATCH))
         r.is_overdue = False
-        _save(r, "state", "dispatch_due", "dispatch_on_time", "is_overdue", *fields)
-        event_write(
-            report=r,
-            kind=EventKind.TRANSFERRED,
-            actor=actor,
-            from_state=from_state,
-            to_state=r.state,
-            note=note,
-        )
-        _notify_on_commit(
-            r,
-            NoticeKind.TRANSFERRED,
-            _("案件 %(number)s 已上报区级，请派遣") % {"number": r.number},
-            actor,
-        )
+        _save(r, "state", "dispatch_due", "dispatch_on_time", "is_overdue")
+        _record(r, "transfer_up", actor=actor, from_state=State.ACCEPTED, note=note)
     return r
 
 
@@ -511,38 +706,17 @@ def report_send_down(report: Report, *, actor: User, reason: str) -> Report:
         r.state = State.ACCEPTED
         fields = _start_dispatch_clock(r, now)
         _save(r, "state", *fields)
-        event_write(
-            report=r,
-            kind=EventKind.SENT_DOWN,
-            actor=actor,
-            from_state=State.TRANSFERRED,
-            to_state=r.state,
-            note=reason,
-        )
-        _notify_on_commit(
-            r,
-            NoticeKind.SENT_DOWN,
-            _("案件 %(number)s 被区网格中心退回街道：%(reason)s")
-            % {"number": r.number, "reason": reason},
-            actor,
-        )
+        _record(r, "send_down", actor=actor, from_state=State.TRANSFERRED, note=reason)
     return r
 
 
 def report_acknowledge(report: Report, *, actor: User, note: str = "") -> Report:
-    """签收: the department takes the case on."""
+    """签收: the department takes the case on; the reporter is told."""
     with _locked(report) as r:
         _check("acknowledge", actor, r)
         r.state = State.ACKNOWLEDGED
         _save(r, "state")
-        event_write(
-            report=r,
-            kind=EventKind.ACKNOWLEDGED,
-            actor=actor,
-            from_state=State.DISPATCHED,
-            to_state=r.state,
-            note=note,
-        )
+        _record(r, "acknowledge", actor=actor, from_state=State.DISPATCHED, note=note)
     return r
 
 
@@ -581,24 +755,12 @@ def report_return(report: Report, *, actor: User, reason: str) -> Report:
         TimeRequest.objects.filter(report=r, status=RequestStatus.PENDING).update(
             status=RequestStatus.REFUSED, decided_at=now, decision_note=_("案件已回退")
         )
-        event_write(
-            report=r,
-            kind=EventKind.RETURNED,
-            actor=actor,
-            from_state=from_state,
-            to_state=r.state,
-            note=reason,
+        _record(
+            r, "return", actor=actor, from_state=from_state, note=reason,
             data={
                 "department": department.pk if department else None,
                 "department_name": department.name if department else "",
             },
-        )
-        _notify_on_commit(
-            r,
-            NoticeKind.RETURNED,
-            _("案件 %(number)s 被%(dept)s回退：%(reason)s")
-            % {"number": r.number, "dept": department.name if department else "", "reason": reason},
-            actor,
         )
     return r
 
@@ -624,22 +786,9 @@ def report_handle(
         r.verify_on_time = None
         r.is_overdue = False
         _save(r, "state", "handle_on_time", "verify_due", "verify_on_time", "is_overdue", *fields)
-        event = event_write(
-            report=r,
-            kind=EventKind.HANDLED,
-            actor=actor,
-            from_state=State.ACKNOWLEDGED,
-            to_state=r.state,
-            note=note,
-        )
+        event = _record(r, "handle", actor=actor, from_state=State.ACKNOWLEDGED, note=note)
         photos_ingest(report=r, kind="result", files=photos, uploaded_by=actor, event=event)
         effects.thumbnails_on_commit(r.pk)
-        _notify_on_commit(
-            r,
-            NoticeKind.HANDLED,
-            _("案件 %(number)s 已处置完毕，请到现场核查") % {"number": r.number},
-            actor,
-        )
     return r
 
 
@@ -682,27 +831,12 @@ def report_verify(
                 "handle_on_time",
             )
             kind = EventKind.REWORK
-        event = event_write(
-            report=r, kind=kind, actor=actor, from_state=State.HANDLED, to_state=r.state, note=note
+        event = _record(
+            r, "verify", actor=actor, from_state=State.HANDLED, note=note, kind=kind
         )
         if photos:
             photos_ingest(report=r, kind="verify", files=photos, uploaded_by=actor, event=event)
             effects.thumbnails_on_commit(r.pk)
-        if not passed:
-            _notify_on_commit(
-                r,
-                NoticeKind.REWORK,
-                _("案件 %(number)s 核查未通过，请返工：%(note)s")
-                % {"number": r.number, "note": note},
-                actor,
-            )
-        else:
-            _notify_on_commit(
-                r,
-                NoticeKind.VERIFIED,
-                _("案件 %(number)s 核查通过，待结案") % {"number": r.number},
-                actor,
-            )
     return r
 
 
@@ -716,17 +850,7 @@ def report_close(report: Report, *, actor: User, note: str = "") -> Report:
         flags = [r.accept_on_time, r.dispatch_on_time, r.handle_on_time, r.verify_on_time]
         r.closed_on_time = all(f is not False for f in flags)
         _save(r, "state", "closed_at", "closed_on_time")
-        event_write(
-            report=r,
-            kind=EventKind.CLOSED,
-            actor=actor,
-            from_state=State.VERIFIED,
-            to_state=r.state,
-            note=note,
-        )
-        _notify_on_commit(
-            r, NoticeKind.CLOSED, _("您上报的案件 %(number)s 已结案") % {"number": r.number}, actor
-        )
+        _record(r, "close", actor=actor, from_state=State.VERIFIED, note=note)
     return r
 
 
@@ -737,13 +861,7 @@ def report_urge(report: Report, *, actor: User, note: str) -> Report:
         _check("urge", actor, r)
         r.urge_count += 1
         _save(r, "urge_count")
-        event_write(report=r, kind=EventKind.URGED, actor=actor, from_state=r.state, note=note)
-        _notify_on_commit(
-            r,
-            NoticeKind.URGED,
-            _("案件 %(number)s 被督办：%(note)s") % {"number": r.number, "note": note},
-            actor,
-        )
+        _record(r, "urge", actor=actor, from_state=r.state, note=note)
     return r
 
 
@@ -758,20 +876,9 @@ def report_request_extension(report: Report, *, actor: User, reason: str) -> Tim
     with _locked(report) as r:
         _check("request_extension", actor, r)
         request = _new_request(r, RequestKind.EXTENSION, actor, reason)
-        event_write(
-            report=r,
-            kind=EventKind.EXTENSION_REQUESTED,
-            actor=actor,
-            from_state=r.state,
-            note=reason,
+        _record(
+            r, "request_extension", actor=actor, from_state=r.state, note=reason,
             data={"request": request.pk},
-        )
-        _notify_on_commit(
-            r,
-            NoticeKind.EXTENSION_REQUESTED,
-            _("案件 %(number)s 申请延期，请审批：%(reason)s")
-            % {"number": r.number, "reason": reason},
-            actor,
         )
     return request
 
@@ -787,20 +894,9 @@ def report_request_suspension(
         if not now < until <= now + MAX_SUSPENSION:
             raise WorkflowError(_("挂账截止时间须在今后一年以内"))
         request = _new_request(r, RequestKind.SUSPENSION, actor, reason, until=until)
-        event_write(
-            report=r,
-            kind=EventKind.SUSPENSION_REQUESTED,
-            actor=actor,
-            from_state=r.state,
-            note=reason,
+        _record(
+            r, "request_suspension", actor=actor, from_state=r.state, note=reason,
             data={"request": request.pk, "until": until.isoformat()},
-        )
-        _notify_on_commit(
-            r,
-            NoticeKind.SUSPENSION_REQUESTED,
-            _("案件 %(number)s 申请挂账，请审批：%(reason)s")
-            % {"number": r.number, "reason": reason},
-            actor,
         )
     return request
 
@@ -808,8 +904,7 @@ def report_request_suspension(
 def _new_request(
     r: Report, kind: str, actor: User, reason: str, until: datetime | None = None
 ) -> TimeRequest:
-    if TimeRequest.objects.filter(report=r, status=RequestStatus.PENDING).exists():
-        raise WorkflowError(_("该案件已有待审批的申请"))
+    # The table's guard refused a second pending request under the row lock.
     return TimeRequest.objects.create(
         report=r, kind=kind, reason=reason, suspend_until=until, requested_by=actor
     )
@@ -862,30 +957,22 @@ def report_decide_request(
         req.decided_at = now
         req.decision_note = note
         req.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        event_write(report=r, kind=kind, actor=actor, from_state=r.state, note=note, data=data)
-        answer = _("已批准") if grant else _("已驳回")
-        _notify_on_commit(
-            r,
-            NoticeKind.REQUEST_DECIDED,
-            _("案件 %(number)s 的%(request)s申请%(answer)s")
-            % {"number": r.number, "request": req.get_kind_display(), "answer": answer},
-            actor,
+        _record(
+            r, "decide_request", actor=actor, from_state=r.state, note=note, data=data, kind=kind
         )
     return r
 
 
 def report_resume(report: Report, *, actor: User | None = None) -> Report:
-    """End a suspension (the periodic task calls this when its date has passed)."""
+    """End a suspension (the periodic task calls this when its date has passed); the
+    department is told its clock runs again."""
     with _locked(report) as r:
         _check("resume", actor, r)
         now = timezone.now()
         fields = _end_suspension(r, now)
         _save(r, *fields)
-        event_write(
-            report=r,
-            kind=EventKind.RESUMED,
-            actor=actor,
-            from_state=r.state,
+        _record(
+            r, "resume", actor=actor, from_state=r.state,
             data={"handle_due": r.handle_due.isoformat() if r.handle_due else None},
         )
     return r
@@ -932,29 +1019,8 @@ def report_mark_overdue(report: Report, *, actor: User | None = None) -> bool:
         r.is_overdue = True
         r.overdue_notified_at = now
         _save(r, "is_overdue", "overdue_notified_at")
-        event_write(
-            report=r,
-            kind=EventKind.OVERDUE,
-            actor=None,
-            from_state=r.state,
-            data={"due": due.isoformat()},
-        )
-        _notify_on_commit(
-            r,
-            NoticeKind.OVERDUE,
-            _("案件 %(number)s 已超期（%(state)s）")
-            % {"number": r.number, "state": r.get_state_display()},
-            actor,
-        )
+        _record(r, "mark_overdue", actor=None, from_state=r.state, data={"due": due.isoformat()})
     return True
-
-
-def _notify_on_commit(r: Report, kind: str, message: str, actor: User | None) -> None:
-    """Tell whoever must act next, once (and only if) this transaction commits."""
-    report_id, actor_id = r.pk, actor.pk if actor is not None else None
-    transaction.on_commit(
-        lambda: notify(report_id=report_id, kind=kind, message=message, actor_id=actor_id)
-    )
 
 
 # -- input checks shared with filing ---------------------------------------------------
@@ -1009,9 +1075,9 @@ def report_recategorize(
         r.route_version += 1
         r.proposed_department = None
         _save(r, "category", "standard", "route_version", "proposed_department")
-        event_write(
-            report=r,
-            kind=EventKind.RECATEGORIZED,
+        _record(
+            r,
+            "recategorize",
             actor=actor,
             from_state=r.state,
             note=note

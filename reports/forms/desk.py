@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Department, Level, Region
+from reports.forms.text import LimitedTextField
 from reports.models import OPEN_STATES, Category, Report, State, Urgency
 from reports.selectors import near_deadline_q, overdue_q
 
@@ -29,7 +30,7 @@ REJECT_REASONS = [
 
 
 def _note(label: Any = None, *, required: bool = False) -> forms.CharField:
-    return forms.CharField(
+    return LimitedTextField(
         label=label or _("备注"),
         required=required,
         max_length=500,

@@ -10,8 +10,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Building, Entrance, Region
+from reports.forms.text import LimitedTextField
 from reports.models import Category, FilingStandard, Urgency
 from reports.photos import MAX_PHOTOS
+from reports.services import MAX_ADDRESS, MAX_DESCRIPTION
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -94,13 +96,13 @@ class _PlaceForm(forms.Form):
         empty_label=_("请选择"),
         error_messages={"required": _("请选择问题类别"), "invalid_choice": _("请选择问题类别")},
     )
-    description = forms.CharField(
+    description = LimitedTextField(
         label=_("问题描述"),
-        max_length=2000,
+        max_length=MAX_DESCRIPTION,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("请填写问题描述")},
     )
-    address = forms.CharField(label=_("地址补充"), max_length=200, required=False)
+    address = LimitedTextField(label=_("地址补充"), max_length=MAX_ADDRESS, required=False)
 
     def __init__(self, *args: Any, grids: QuerySet[Region], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -173,9 +175,9 @@ class VerifyForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("请选择核查结果")},
     )
-    note = forms.CharField(
+    note = LimitedTextField(
         label=_("核查说明"),
-        max_length=2000,
+        max_length=MAX_DESCRIPTION,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -193,9 +195,9 @@ class VerifyForm(forms.Form):
 
 class SightingForm(forms.Form):
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
-    note = forms.CharField(
+    note = LimitedTextField(
         label=_("补充说明"),
-        max_length=2000,
+        max_length=MAX_DESCRIPTION,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

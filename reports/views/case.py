@@ -283,10 +283,10 @@ def _render_case(
     user = request.user
     allowed = workflow.allowed_actions(user, report)
     c = Ctx(user=user, report=report)
-    pending = c.pending_request() if "decide_request" in allowed else None
-    if pending is None:
-        # Nothing to decide on: the form would only lead to an error.
-        allowed = allowed - {"decide_request"}
+    # A pending request is shown to the center that decides it (the table offers
+    # decide_request only then) and to the department that asked (who may not ask again).
+    asks = {"decide_request", "request_extension", "request_suspension", "handle", "return"}
+    pending = c.pending_request() if allowed & asks else None
     action_forms = []
     for name in offered(allowed):
         if bound is not None and bound.name == name:

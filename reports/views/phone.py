@@ -37,7 +37,7 @@ from reports.forms.phone import (
     SightingForm,
     VerifyForm,
 )
-from reports.models import Report
+from reports.models import OPEN_STATES, Report, State
 
 # The assets the service worker keeps so the filing page opens with no signal.
 OFFLINE_ASSETS = (
@@ -174,6 +174,22 @@ def self_handled(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _holder(r: Report) -> str:
+    """Who has (or had) the case, for 我的上报: its department once dispatched; the worker
+    for a self-handled case (filed closed — never "not dispatched"); the center while it
+    waits for one; nothing for a case that ended without a department (its state says
+    how: 不予立案, 已合并)."""
+    if r.department_id is not None:
+        return r.department.name  # type: ignore[union-attr]
+    if r.self_handled:
+        return _("现场自行处置")
+    if r.state == State.TRANSFERRED:
+        return _("区网格中心派遣中")
+    if r.state in OPEN_STATES:
+        return _("未派遣")
+    return ""
+
+
 def _rows(reports: list[Report]) -> list[dict[str, Any]]:
     now, calendar, limits = timezone.now(), get_calendar(), selectors.stage_limits()
     return [
@@ -181,6 +197,7 @@ def _rows(reports: list[Report]) -> list[dict[str, Any]]:
             "report": r,
             "clock": selectors.report_clock(r, now=now, calendar=calendar, limits=limits),
             "url": _detail_url(r),
+            "holder": _holder(r),
         }
         for r in reports
     ]

@@ -184,9 +184,10 @@ def test_it_runs_the_source_story_from_the_phone_to_closure(
     report.refresh_from_db()
     assert report.state == State.HANDLED
 
-    # 4. 张鑫's bell tells him; on site, he passes the check from /m/verify/ on the phone.
+    # 4. 张鑫's bell tells him (the department acknowledged his report, then handled it);
+    # on site, he passes the check from /m/verify/ on the phone.
     phone.goto(f"{base}/m/verify/")
-    assert "1 条未读" in _bell(phone)
+    assert "2 条未读" in _bell(phone)
     card = phone.locator("li.case", has_text=report.number)
     assert card.locator("img").count() == 1  # the department's result photo
     assert axe_violations(phone) == []
@@ -209,7 +210,7 @@ def test_it_runs_the_source_story_from_the_phone_to_closure(
 
     # The reporter is told it is closed: one more unread notice on his phone.
     phone.goto(f"{base}/m/mine/")
-    assert "2 条未读" in _bell(phone)
+    assert "3 条未读" in _bell(phone)
 
     # The timeline: every step, in order, with who took it.
     events = list(

@@ -1,11 +1,14 @@
 """What the UI offers is what the workflow accepts (STYLE.md §8b).
 
 Every persona × every state (street- and district-level where it matters, suspended or
-not) × every action: ``allowed_actions`` offers it exactly when the real transition
-function, called with valid arguments inside a rolled-back savepoint, accepts it."""
+not, with an extension or suspension request pending or not) × every action:
+``allowed_actions`` offers it — and the rendered case page shows its form — exactly when
+the real transition function, called with valid arguments inside a rolled-back
+savepoint, accepts it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,11 +16,13 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from grids.models import Department, Role
-from reports import sla, workflow
+from reports import workflow
 from reports.errors import WorkflowError
 from reports.models import (
     DispatchLevel,
@@ -27,6 +32,7 @@ from reports.models import (
     State,
     TimeRequest,
 )
+from reports.views.case import ACTIONS
 from tests.conftest import City
 from tests.factories import UserFactory, assign
 from tests.reports.conftest import Catalog, file_report, jpeg
@@ -77,10 +83,25 @@ def _states(
             "state": State.HANDLED, **level, "verify_due": now + timedelta(days=1)
         }
         variants[f"verified/{name}"] = {"state": State.VERIFIED, **level}
+    # A request waiting for the center: the handler may not ask again, the center decides.
+    pending: dict[str, str] = {}
+    for name, level in (("street", street), ("district", district)):
+        for state in (State.DISPATCHED, State.ACKNOWLEDGED):
+            for kind in (RequestKind.EXTENSION, RequestKind.SUSPENSION):
+                key = f"{state}/{name}/{kind}_pending"
+                variants[key] = {"state": state, **level, **at_department}
+                pending[key] = kind
     cases: dict[str, Report] = {}
     for name, fields in variants.items():
         report = file_report(worker, city, catalog.roof_tree)
         Report.objects.filter(pk=report.pk).update(**fields)
+        if name in pending:
+            TimeRequest.objects.create(
+                report=report, kind=pending[name], reason="材料未到", requested_by=worker,
+                status=RequestStatus.PENDING,
+                suspend_until=now + timedelta(days=7)
+                if pending[name] == RequestKind.SUSPENSION else None,
+            )
         cases[name] = Report.objects.select_related("grid", "standard").get(pk=report.pk)
     return cases
 
@@ -96,16 +117,14 @@ def _calls(
         return workflow.report_dispatch(r, actor=u, department=department)
 
     def decide(r: Report, u: User | None) -> Any:
-        # A request the department could have made in this state.
-        extension = r.extension_count < sla.MAX_EXTENSIONS
-        request = TimeRequest.objects.create(
-            report=r,
-            kind=RequestKind.EXTENSION if extension else RequestKind.SUSPENSION,
-            reason="材料未到",
-            requested_by=asker,
-            status=RequestStatus.PENDING,
-            suspend_until=None if extension else until,
-        )
+        # The pending request, if the department made one; else one decided already
+        # (nothing to decide on).
+        request = TimeRequest.objects.filter(report=r, status=RequestStatus.PENDING).first()
+        if request is None:
+            request = TimeRequest.objects.create(
+                report=r, kind=RequestKind.EXTENSION, reason="材料未到", requested_by=asker,
+                status=RequestStatus.REFUSED,
+            )
         return workflow.report_decide_request(r, actor=u, request=request, grant=True)  # type: ignore[arg-type]
 
     return {
@@ -152,6 +171,20 @@ def _accepted(call: Call, report: Report, user: User | None) -> bool:
         return False
 
 
+_FORM = re.compile(r'<form method="post" action="[^"]+" (?:enctype="[^"]+" )?data-action="(\w+)"')
+
+
+def _on_page(client: Client | None, report: Report) -> frozenset[str]:
+    """The transitions whose forms the rendered case page offers (none when out of scope)."""
+    if client is None:
+        return frozenset()
+    response = client.get(reverse("reports:detail", args=[report.pk]))
+    if response.status_code == 404:
+        return frozenset()
+    assert response.status_code == 200
+    return frozenset(ACTIONS[name].transition for name in _FORM.findall(response.text))
+
+
 def test_it_offers_exactly_the_actions_the_workflow_accepts(
     city: City,
     catalog: Catalog,
@@ -191,12 +224,21 @@ def test_it_offers_exactly_the_actions_the_workflow_accepts(
     calls = _calls(city, catalog, street_department, target, street_handler)
     assert set(calls) == set(workflow.TRANSITIONS)
 
+    clients: dict[str, Client | None] = {}
+    for persona, user in personas.items():
+        clients[persona] = None if user is None else Client()
+        if user is not None:
+            clients[persona].force_login(user)  # type: ignore[union-attr]
+
     mismatches: list[str] = []
     offered_somewhere: set[str] = set()
+    shown_somewhere: set[str] = set()
     for state_name, report in cases.items():
         for persona, user in personas.items():
             offered = workflow.allowed_actions(user, report)
+            shown = _on_page(clients[persona], report)
             offered_somewhere |= offered
+            shown_somewhere |= shown
             for action, call in calls.items():
                 accepted = _accepted(call, report, user)
                 if (action in offered) != accepted:
@@ -204,7 +246,14 @@ def test_it_offers_exactly_the_actions_the_workflow_accepts(
                         f"{persona} × {state_name} × {action}: "
                         f"offered={action in offered} accepted={accepted}"
                     )
+                if user is not None and (action in shown) != accepted:
+                    mismatches.append(
+                        f"{persona} × {state_name} × {action}: "
+                        f"on the page={action in shown} accepted={accepted}"
+                    )
 
     assert mismatches == []
-    # The walk is not vacuous: every action is offered to someone somewhere.
+    # The walk is not vacuous: every action is offered to someone somewhere, and every
+    # action people take has its form on some page.
     assert offered_somewhere == set(workflow.TRANSITIONS)
+    assert shown_somewhere == {a.transition for a in ACTIONS.values()}

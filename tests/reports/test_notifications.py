@@ -3,6 +3,7 @@ nothing is sent when the transaction rolls back, and notices are read per user."
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from accounts.models import User
 from grids.models import Department, Role
 from reports import dispatching, services, tasks, workflow
 from reports.models import (
+    Category,
     DispatchLevel,
     Notification,
     Report,
@@ -23,7 +25,6 @@ from reports.models import (
     State,
     TimeRequest,
 )
-from reports.notifications import recipients_for
 from reports.selectors import notifications_for, unread_count
 from tests.conftest import City
 from tests.factories import UserFactory, assign
@@ -78,7 +79,13 @@ def _case(
         "reported": {},
         "accepted": {"state": State.ACCEPTED},
         "transferred": {"state": State.TRANSFERRED},
+        "dispatched/street": {"state": State.DISPATCHED, **street, **at},
         "acknowledged/street": {"state": State.ACKNOWLEDGED, **street, **at},
+        "acknowledged/street/suspended": {
+            "state": State.ACKNOWLEDGED, **street, **at, "suspended": True,
+            "suspension_used": True, "suspended_at": now - timedelta(days=1),
+            "suspended_until": now,
+        },
         "acknowledged/district": {"state": State.ACKNOWLEDGED, **district, **at},
         "handled/street": {"state": State.HANDLED, **street},
         "verified/street": {"state": State.VERIFIED, **street},
@@ -98,6 +105,15 @@ def _decide(people: People, street_department: Department) -> Callable[[Report],
             r, actor=people["street_staff"], request=request, grant=True
         )
     return act
+
+
+def _twin(r: Report) -> Report:
+    """Another open case of the same street, filed by the street center (to merge into)."""
+    staff = User.objects.get(username="wanxing")
+    return services.report_file(
+        reporter=staff, category=r.category, description="同一棵树", grid=r.grid,
+        idempotency_key=uuid.uuid4().hex,
+    )
 
 
 # kind, starting state, the hand-off (given the people), told, not told
@@ -173,6 +189,34 @@ HAND_OFFS: list[tuple[str, str, Callable[[People, Department], Callable[[Report]
         "in_queue", "reported",
         lambda p, d: lambda r: dispatching.report_route(r.pk),
         {"street_staff"}, {"other_street_staff", "district_staff", "worker"},
+    ),
+    # The hand-offs that told no one before (issue 15): whoever filed, or must act, is told.
+    (
+        "rejected", "reported",
+        lambda p, d: lambda r: workflow.report_reject(r, actor=p["street_staff"], reason="重复"),
+        {"worker"}, {"neighbour_worker", "grid_head", "street_staff", "district_staff"},
+    ),
+    (
+        "merged", "reported",
+        lambda p, d: lambda r: workflow.report_merge(r, actor=p["street_staff"], into=_twin(r)),
+        {"worker"}, {"neighbour_worker", "grid_head", "street_staff"},
+    ),
+    (
+        "recategorized", "accepted",
+        lambda p, d: lambda r: workflow.report_recategorize(
+            r, actor=p["street_staff"], category=Category.objects.get(code="0101")
+        ),
+        {"worker"}, {"neighbour_worker", "street_staff", "district_staff"},
+    ),
+    (
+        "acknowledged", "dispatched/street",
+        lambda p, d: lambda r: workflow.report_acknowledge(r, actor=p["street_handler"]),
+        {"worker"}, {"street_handler", "street_staff", "neighbour_worker"},
+    ),
+    (
+        "resumed", "acknowledged/street/suspended",
+        lambda p, d: lambda r: workflow.report_resume(r, actor=None),
+        {"street_handler"}, {"handler", "other_handler", "street_staff", "worker"},
     ),
     (
         "closed", "verified/street",
@@ -252,8 +296,11 @@ def test_it_decides_recipients_from_the_case_alone(
     people: People, city: City, catalog: Catalog, street_department: Department
 ) -> None:
     report = _case(people, city, catalog, street_department, "acknowledged/district")
-    assert [u.username for u in recipients_for(report, "extension_requested")] == ["nankai"]
-    assert [u.username for u in recipients_for(report, "rework")] == ["chengguan"]
+    asked = workflow.TRANSITIONS["request_extension"].notices[0].recipients(report)
+    rework = workflow.TRANSITIONS["verify"].notices[1]
+    assert rework.kind == "rework"
+    assert [u.username for u in asked] == ["nankai"]
+    assert [u.username for u in rework.recipients(report)] == ["chengguan"]
 
 
 def test_it_keeps_read_and_unread_per_user(
@@ -284,3 +331,13 @@ def test_it_keeps_read_and_unread_per_user(
     assert unread_count(handler) == 1
     assert services.notification_mark_read(user=handler, ids=mine) == 1
     assert unread_count(handler) == 0 and notifications_for(handler).count() == 2
+
+
+def test_every_hand_off_declares_its_notice_in_the_transition_table() -> None:
+    # 立案 alone tells no one: the center that accepts is the one that dispatches next
+    # (routing tells it through ``in_queue`` when a case waits for people).
+    silent = {name for name, t in workflow.TRANSITIONS.items() if not t.notices}
+    assert silent == {"accept"}
+    kinds = [n.kind for t in workflow.TRANSITIONS.values() for n in t.notices]
+    assert len(kinds) == len(set(kinds))  # one transition per kind: the kind says what happened
+    assert {"rejected", "merged", "acknowledged", "resumed", "recategorized"} <= set(kinds)

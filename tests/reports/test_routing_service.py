@@ -62,6 +62,7 @@ def test_it_transfers_up_and_dispatches_by_an_auto_district_rule(
     assert list(report.events.values_list("kind", flat=True)) == [
         EventKind.FILED,
         EventKind.ROUTED,
+        EventKind.ACCEPTED,  # 吹哨 from a new report is a 立案 too
         EventKind.TRANSFERRED,
         EventKind.DISPATCHED,
     ]

@@ -103,6 +103,7 @@ def test_it_runs_the_roof_tree_story_from_report_to_closing(
     assert timeline == [
         (EventKind.FILED, "张鑫", "11-17 09:05"),
         (EventKind.ROUTED, "系统", "11-17 09:05"),
+        (EventKind.ACCEPTED, "万兴街道网格中心", "11-17 09:12"),  # 吹哨 is a 立案 too
         (EventKind.TRANSFERRED, "万兴街道网格中心", "11-17 09:12"),
         (EventKind.DISPATCHED, "南开区网格中心", "11-17 09:20"),
         (EventKind.ACKNOWLEDGED, "李强（南开区城管委）", "11-17 10:00"),

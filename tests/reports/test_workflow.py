@@ -239,6 +239,32 @@ def test_it_transfers_up_and_the_district_dispatches_to_a_district_department(
     assert r.state == State.DISPATCHED and r.dispatch_level == "district"
 
 
+def test_it_records_the_acceptance_when_the_street_blows_the_whistle_on_a_new_report(
+    reported: Report, street_staff: User
+) -> None:
+    # 吹哨 straight from 待立案 is a 立案 too: the timeline and the frozen accept flag agree.
+    r = workflow.report_transfer_up(reported, actor=street_staff, note="需区城管委处置")
+
+    steps = list(r.events.order_by("pk").values_list("kind", "from_state", "to_state"))
+    assert steps == [
+        (EventKind.FILED, "", State.REPORTED),
+        (EventKind.ACCEPTED, State.REPORTED, State.ACCEPTED),
+        (EventKind.TRANSFERRED, State.ACCEPTED, State.TRANSFERRED),
+    ]
+    r.refresh_from_db()
+    assert r.accept_on_time is True and r.dispatch_due is not None
+
+
+def test_it_records_one_acceptance_when_an_accepted_case_is_transferred(
+    reported: Report, street_staff: User
+) -> None:
+    r = workflow.report_accept(reported, actor=street_staff)
+    r = workflow.report_transfer_up(r, actor=street_staff)
+
+    kinds = list(r.events.order_by("pk").values_list("kind", flat=True))
+    assert kinds == [EventKind.FILED, EventKind.ACCEPTED, EventKind.TRANSFERRED]
+
+
 def test_it_sends_a_transferred_case_back_down_to_the_street(
     reported: Report, street_staff: User, district_staff: User
 ) -> None:
