@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from openpyxl import Workbook
 
 from grids.models import Role
+from jinzhitong.db_router import read_replica
 from grids.selectors import departments_visible_to, regions_visible_to, scope_for
 from reports import selectors, services
 from reports.calendar import get_calendar
@@ -141,6 +142,7 @@ def _board_filter(request: HttpRequest) -> f.BoardFilter:
 
 
 @login_required
+@read_replica
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     """案件总览: every open case in scope, filtered, paginated, on a map."""
@@ -179,6 +181,7 @@ def excel_safe(value: Any) -> Any:
 
 
 @login_required
+@read_replica
 @require_GET
 def board_export(request: HttpRequest) -> HttpResponse:
     """The board's current selection as XLSX (at most EXPORT_CAP rows)."""
