@@ -39,7 +39,7 @@ WARMUP = 5
 
 def _setup() -> None:
     os.environ["DEBUG"] = "0"
-    os.environ.setdefault("SECRET_KEY", "bench-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ")
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "0123456789abcdefghij" * 3)
     os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
     os.environ["SECURE_SSL_REDIRECT"] = "0"
     os.environ.setdefault("RESIDENTS_KEYS", "ZGV2LW9ubHktcmVzaWRlbnRzLWtleS0wMTIzNDU2Nzg=")

@@ -44,7 +44,7 @@ def _client(user: User) -> Client:
 
 @contextmanager
 def _queries() -> Iterator[dict[str, CaptureQueriesContext]]:
-    by_alias = {alias: CaptureQueriesContext(connections[alias]) for alias in ("default", "replica")}
+    by_alias = {a: CaptureQueriesContext(connections[a]) for a in ("default", "replica")}
     with by_alias["default"], by_alias["replica"]:
         yield by_alias
 

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from openpyxl import Workbook
 
 from grids.models import Role
-from jinzhitong.db_router import read_replica
 from grids.selectors import departments_visible_to, regions_visible_to, scope_for
+from jinzhitong.db_router import read_replica
 from reports import selectors, services
 from reports.calendar import get_calendar
 from reports.forms import desk as f
