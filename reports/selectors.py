@@ -6,6 +6,7 @@ Out of scope is 404 (``get_report_for_user``); in scope but not allowed is 403
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -324,8 +325,12 @@ def nearby_open_reports(
     return hits[:limit]
 
 
+@functools.lru_cache(maxsize=8192)
 def _pinyin_keys(text: str) -> tuple[str, str]:
-    """Full pinyin and initials without tones: 垃圾桶 → ("lajitong", "ljt")."""
+    """Full pinyin and initials without tones: 垃圾桶 → ("lajitong", "ljt").
+
+    Cached: a pure function of the text, and converting a city's category names on every
+    filing page was half the page's CPU (bench/request_cpu.py)."""
     syllables = lazy_pinyin(text, errors="ignore")
     return "".join(syllables), "".join(
         lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore")

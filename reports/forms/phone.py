@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Building, Entrance, Region
+from reports.forms.widgets import FastSelect
 from reports.models import Category, FilingStandard, Urgency
 from reports.photos import MAX_PHOTOS
 
@@ -40,7 +41,7 @@ class MultiplePhotoField(forms.FileField):
         return [super(MultiplePhotoField, self).clean(f, initial) for f in files]
 
 
-class EntranceSelect(forms.Select):
+class EntranceSelect(FastSelect):
     """Each entrance option names its building (``data-building``), so the page's script
     offers only the entrances of the chosen building."""
 
@@ -76,9 +77,14 @@ class _PlaceForm(forms.Form):
         queryset=Region.objects.none(),
         required=False,
         empty_label=_("按位置自动判断"),
+        widget=FastSelect,
     )
     building = forms.ModelChoiceField(
-        label=_("楼栋"), queryset=Building.objects.none(), required=False, empty_label=_("不指定")
+        label=_("楼栋"),
+        queryset=Building.objects.none(),
+        required=False,
+        empty_label=_("不指定"),
+        widget=FastSelect,
     )
     entrance = forms.ModelChoiceField(
         label=_("单元/楼门"),
@@ -92,6 +98,7 @@ class _PlaceForm(forms.Form):
         label=_("问题类别"),
         queryset=Category.objects.none(),
         empty_label=_("请选择"),
+        widget=FastSelect,
         error_messages={"required": _("请选择问题类别"), "invalid_choice": _("请选择问题类别")},
     )
     description = forms.CharField(
@@ -137,6 +144,7 @@ class FilingForm(_PlaceForm):
         queryset=FilingStandard.objects.all(),
         required=False,
         empty_label=_("按类别默认"),
+        widget=FastSelect,
     )
     urgency = forms.ChoiceField(
         label=_("紧急程度"),
