@@ -41,7 +41,7 @@ class _Page:
     def build(request: HttpRequest, reject_reasons: list[tuple[Any, Any]]) -> _Page:
         token = escape(get_token(request))
         csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
-        texts = {
+        texts: dict[str, str] = {
             k: escape(v) for k, v in {
                 "urged": _("督办"), "no_clock": _("不计时"), "limit": _("时限"),
                 "proposed": _("建议派遣"), "no_proposal": _("无分拨建议"),
@@ -69,8 +69,10 @@ def routing_reasons(reports: list[Report]) -> dict[int, str]:
 
     The rule's internals (its number, levels, priority) stay on the case page's timeline."""
     latest = {r.pk: r.routing_events[0] for r in reports if r.routing_events}  # type: ignore[attr-defined]
-    rule_ids = {e.data.get("rule") for e in latest.values() if isinstance(e.data, dict)}
-    rule_ids.discard(None)
+    rule_ids: set[int] = {
+        e.data["rule"] for e in latest.values()
+        if isinstance(e.data, dict) and isinstance(e.data.get("rule"), int)
+    }
     rules = {
         rule.pk: rule
         for rule in RoutingRule.objects.filter(pk__in=rule_ids).select_related(
@@ -80,7 +82,8 @@ def routing_reasons(reports: list[Report]) -> dict[int, str]:
     out = {}
     for pk, event in latest.items():
         data = event.data if isinstance(event.data, dict) else {}
-        rule = rules.get(data.get("rule"))
+        rule_id = data.get("rule")
+        rule = rules.get(rule_id) if isinstance(rule_id, int) else None
         if event.kind == EventKind.ROUTED and rule is not None:
             out[pk] = _("按规则：%(region)s · %(category)s → %(department)s") % {
                 "region": rule.region.name, "category": rule.category.name,
