@@ -13,6 +13,7 @@ from grids.models import Building, Entrance, Region
 from reports.forms.widgets import FastSelect
 from reports.models import Category, FilingStandard, Urgency
 from reports.photos import MAX_PHOTOS
+from reports.sla import LimitUnit, format_amount
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -53,9 +54,37 @@ class EntranceSelect(FastSelect):
         return option
 
 
+class _RowsIterator(forms.models.ModelChoiceIterator):
+    """Options from plain ``(pk, label)`` rows (``field.option_rows``) rather than model
+    instances: the category and standard selects list a whole catalogue on every filing
+    page, and building a model per option was most of what they cost."""
+
+    def __iter__(self) -> Any:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        yield from self.field.option_rows(self.queryset)  # type: ignore[attr-defined]
+
+
 class CategoryChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    iterator = _RowsIterator
+
     def label_from_instance(self, obj: Category) -> str:
         return f"{obj.parent.name if obj.parent else ''} › {obj.name}"
+
+    def option_rows(self, queryset: QuerySet[Category]) -> Any:
+        for pk, major, name in queryset.values_list("pk", "parent__name", "name"):
+            yield (pk, f"{major or ''} › {name}")
+
+
+class StandardChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    iterator = _RowsIterator
+
+    def option_rows(self, queryset: QuerySet[FilingStandard]) -> Any:
+        units = dict(LimitUnit.choices)
+        rows = queryset.values_list("pk", "condition", "limit_amount", "limit_unit")
+        for pk, condition, amount, unit in rows:
+            # As FilingStandard.__str__ writes it.
+            yield (pk, f"{condition}（{format_amount(amount)}{units.get(unit, unit)}）")
 
 
 def _minor_categories() -> QuerySet[Category]:
@@ -139,7 +168,7 @@ class _PlaceForm(forms.Form):
 
 
 class FilingForm(_PlaceForm):
-    standard = forms.ModelChoiceField(
+    standard = StandardChoiceField(
         label=_("立案条件"),
         queryset=FilingStandard.objects.all(),
         required=False,
