@@ -23,6 +23,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from reports.models import EventKind, Report, RoutingRule, State
+from reports.selectors import MergeCandidate
 
 # Descriptions longer than this show their start and a "more" that opens the rest.
 SHORT_DESCRIPTION = 60
@@ -241,13 +242,15 @@ def triage_rows(
     return out
 
 
-def _merge(r: Report, candidates: list[Report], url: str, hidden: str, t: dict[str, str]) -> str:
+def _merge(
+    r: Report, candidates: list[MergeCandidate], url: str, hidden: str, t: dict[str, str]
+) -> str:
     pk = r.pk
     if not candidates:
         body = f'<p class="muted small">{t["no_merge"]}</p>'
     else:
         options = "".join(
-            f'<option value="{c.pk}">{escape(c.number)} {escape(c.category.name)} '
+            f'<option value="{c.pk}">{escape(c.number)} {escape(c.category_name)} '
             f"{escape(Truncator(c.description).chars(20))}</option>"
             for c in candidates
         )
