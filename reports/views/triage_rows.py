@@ -19,14 +19,28 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from reports.models import EventKind, Report, RoutingRule, State
+from reports.models import EventKind, PhotoKind, Report, RoutingRule, State, Urgency
 from reports.selectors import MergeCandidate
 
 # Descriptions longer than this show their start and a "more" that opens the rest.
 SHORT_DESCRIPTION = 60
+
+
+def _cut(text: str, length: int) -> str:
+    """``text`` cut to ``length`` characters with "…", as the truncatechars filter does
+    (Truncator costs ~0.2 ms a call: 400 merge options a page)."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """Choice labels of the fields a row shows, translated once a page."""
+    return {
+        "state": {k: escape(v) for k, v in State.choices},
+        "urgency": {k: escape(v) for k, v in Urgency.choices},
+        "photo": {k: str(v) for k, v in PhotoKind.choices},
+    }
 
 
 @dataclass(frozen=True)
@@ -110,8 +124,10 @@ def _clock(row: Any, t: dict[str, str]) -> str:
             f"{escape(clock.text)}</span>")
 
 
-def _head(row: Any, r: Report, detail: str, t: dict[str, str]) -> str:
-    urgent = (f'<span class="tag tag-urgent">{escape(r.get_urgency_display())}</span>'
+def _head(
+    row: Any, r: Report, detail: str, t: dict[str, str], labels: dict[str, dict[str, str]]
+) -> str:
+    urgent = (f'<span class="tag tag-urgent">{labels["urgency"].get(r.urgency, "")}</span>'
               if r.urgency == "urgent" else "")
     urged = (f'<span class="tag tag-urged">{t["urged"]} ×{r.urge_count}</span>'
              if r.urge_count else "")
@@ -126,7 +142,7 @@ def _head(row: Any, r: Report, detail: str, t: dict[str, str]) -> str:
                  f'{created.strftime("%Y-%m-%d %H:%M")}</time>')
     return (
         f'<div class="case-head"><a class="case-number" href="{detail}">{escape(r.number)}</a>'
-        f'{urgent}<span class="tag">{escape(r.get_state_display())}</span>{urged}'
+        f'{urgent}<span class="tag">{labels["state"].get(r.state, "")}</span>{urged}'
         f"{_clock(row, t)}</div>"
         f'<p class="case-meta">{" · ".join(place)}</p>'
     )
@@ -135,19 +151,19 @@ def _head(row: Any, r: Report, detail: str, t: dict[str, str]) -> str:
 def _description(text: str, t: dict[str, str]) -> str:
     if len(text) <= SHORT_DESCRIPTION:
         return f'<p class="case-desc">{escape(text)}</p>'
-    short = escape(Truncator(text).chars(SHORT_DESCRIPTION))
+    short = escape(_cut(text, SHORT_DESCRIPTION))
     return (f'<details class="case-desc"><summary>{short} <span class="more-link">'
             f'{t["more"]}</span></summary><p>{escape(text)}</p></details>')
 
 
-def _thumbs(r: Report, base: str) -> str:
+def _thumbs(r: Report, base: str, kinds: dict[str, str]) -> str:
     photos = r.photo_list  # type: ignore[attr-defined]
     if not photos:
         return ""
     items = []
     for n, p in enumerate(photos, 1):
         url = escape(f"{base}photos/{p.pk}/")
-        alt = escape(_("%(kind)s（第%(n)s张）") % {"kind": p.get_kind_display(), "n": n})
+        alt = escape(_("%(kind)s（第%(n)s张）") % {"kind": kinds.get(p.kind, p.kind), "n": n})
         items.append(
             f'<li><a href="{url}" target="_blank" rel="noopener"><img src="{url}?thumb=1" '
             f'alt="{alt}" loading="lazy" width="96" height="72"></a></li>'
@@ -162,6 +178,7 @@ def triage_rows(
     page = _Page.build(request, reject_reasons)
     t, csrf, nxt = page.t, page.csrf, page.next
     hidden_next = f'<input type="hidden" name="next" value="{nxt}">'
+    labels = _labels()
     out = []
     for row in rows:
         r: Report = row.report
@@ -178,9 +195,9 @@ def triage_rows(
         parts = [
             f'<article class="card case-row" aria-labelledby="case-{pk}">'
             f'<h2 id="case-{pk}" class="visually-hidden">{escape(r.number)}</h2>',
-            _head(row, r, detail, t),
+            _head(row, r, detail, t, labels),
             _description(r.description, t),
-            _thumbs(r, base),
+            _thumbs(r, base, labels["photo"]),
         ]
         proposal = (f'<strong>{t["proposed"]}：{escape(r.proposed_department.name)}</strong>'
                     if r.proposed_department else f'<strong>{t["no_proposal"]}</strong>')
@@ -251,7 +268,7 @@ def _merge(
     else:
         options = "".join(
             f'<option value="{c.pk}">{escape(c.number)} {escape(c.category_name)} '
-            f"{escape(Truncator(c.description).chars(20))}</option>"
+            f"{escape(_cut(c.description, 20))}</option>"
             for c in candidates
         )
         body = (
