@@ -29,6 +29,7 @@ from evaluation.rates import (
 )
 from evaluation.selectors import EvalScope, cases_behind, evaluation_scope, rollups_for, totals
 from evaluation.tables import Table, build_table
+from jinzhitong.db_router import read_replica
 
 
 def _scope(request: HttpRequest) -> EvalScope:
@@ -39,6 +40,7 @@ def _scope(request: HttpRequest) -> EvalScope:
 
 
 @login_required
+@read_replica
 def stats(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     form = StatsForm(request.GET or None, scope=scope)
@@ -143,6 +145,7 @@ def _case_url(pk: int) -> str | None:
 
 
 @login_required
+@read_replica
 def cases(request: HttpRequest) -> HttpResponse:
     """The list of cases behind one figure, within what the viewer may see."""
     scope = _scope(request)
@@ -176,6 +179,7 @@ _METRIC_LABELS = [
 
 
 @login_required
+@read_replica
 def screen_page(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     form = StatsForm(request.GET or None, scope=scope)
@@ -191,6 +195,7 @@ def screen_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@read_replica
 def screen_json(request: HttpRequest) -> JsonResponse:
     scope = _scope(request)
     q = StatsForm(request.GET or None, scope=scope).query()
@@ -199,6 +204,7 @@ def screen_json(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
+@read_replica
 def export(request: HttpRequest) -> HttpResponse:
     """The monthly assessment sheets (考核表) by region, department or grid worker."""
     scope = _scope(request)

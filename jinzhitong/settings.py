@@ -68,6 +68,7 @@ MIDDLEWARE = [
     # A dropped database connection → 503 + Retry-After; full or read-only photo storage
     # → 507 with "retry": false (jinzhitong/errors.py).
     "jinzhitong.middleware.FaultMiddleware",
+    "jinzhitong.db_router.PrimaryAfterWriteMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -127,6 +128,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A PostgreSQL streaming replica for the read-heavy pages (statistics, the leader's
+# screen, the board, exports): only views marked @read_replica read from it, and a
+# browser that has just written reads the primary for REPLICA_STICKY_SECONDS
+# (jinzhitong/db_router.py, docs/operations.md "Scale out").
+DATABASE_REPLICA_URL = envstr("DATABASE_REPLICA_URL")
+REPLICA_DATABASE = ""
+if DATABASE_REPLICA_URL:
+    REPLICA_DATABASE = "replica"
+    DATABASES[REPLICA_DATABASE] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    # Tests read the primary's test database through this alias (no second copy).
+    DATABASES[REPLICA_DATABASE]["TEST"] = {"MIRROR": "default"}
+REPLICA_STICKY_SECONDS = envint("REPLICA_STICKY_SECONDS", 30)
+DATABASE_ROUTERS = ["jinzhitong.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: broker and cache when REDIS_URL is set; otherwise tasks run in-process.

@@ -6,6 +6,7 @@ Out of scope is 404 (``get_report_for_user``); in scope but not allowed is 403
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from reports.models import (
     Category,
     DispatchLevel,
     EventKind,
+    FilingStandard,
     Notification,
     PhotoKind,
     Report,
@@ -316,45 +318,65 @@ def nearby_open_reports(
     return hits[:limit]
 
 
+@functools.lru_cache(maxsize=8192)
 def _pinyin_keys(text: str) -> tuple[str, str]:
-    """Full pinyin and initials without tones: 垃圾桶 → ("lajitong", "ljt")."""
+    """Full pinyin and initials without tones: 垃圾桶 → ("lajitong", "ljt").
+
+    Cached: a pure function of the text, and converting a city's category names on every
+    filing page was half the page's CPU (bench/request_cpu.py)."""
     syllables = lazy_pinyin(text, errors="ignore")
     return "".join(syllables), "".join(
         lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore")
     )
 
 
+_filing_categories: tuple[int, list[dict[str, Any]]] | None = None
+
+
 def categories_for_filing() -> list[dict[str, Any]]:
     """The minor categories a case may be filed under, with their filing standards and the
-    pinyin keys the phone's search matches (ljt → 垃圾桶); two queries."""
-    minors = (
+    pinyin keys the phone's search matches (ljt → 垃圾桶); two queries.
+
+    The rows are read as plain tuples and the list is rebuilt only when they changed (this
+    process keeps the last one with the hash of the rows it came from): building it was a
+    third of the filing page's CPU (bench/request_cpu.py)."""
+    global _filing_categories
+    minors = list(
         Category.objects.filter(is_active=True, parent__isnull=False, parent__is_active=True)
-        .select_related("parent")
-        .prefetch_related("standards")
         .order_by("parent__sort", "parent__code", "sort", "code")
+        .values_list("pk", "name", "parent__name", "keywords", "code", "nearby_radius_m")
     )
+    standards = list(
+        FilingStandard.objects.filter(category_id__in=[c[0] for c in minors]).values_list(
+            "pk", "category_id", "condition", "is_urgent"
+        )
+    )
+    signature = hash((tuple(minors), tuple(standards)))
+    cached = _filing_categories
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    by_category: dict[int, list[dict[str, Any]]] = {}
+    for pk, category_id, condition, urgent in standards:
+        by_category.setdefault(category_id, []).append(
+            {"id": pk, "condition": condition, "urgent": urgent}
+        )
     out = []
-    for c in minors:
-        assert c.parent is not None  # filtered above
-        words = f"{c.name} {c.parent.name} {c.keywords}"
+    for pk, name, major, keywords, code, radius in minors:
+        words = f"{name} {major} {keywords}"
         full, initials = _pinyin_keys(words.replace(" ", ""))
-        name_full, name_initials = _pinyin_keys(c.name)
+        name_full, name_initials = _pinyin_keys(name)
         out.append(
             {
-                "id": c.pk,
-                "name": c.name,
-                "major": c.parent.name,
-                "code": c.code,
-                "radius": c.nearby_radius_m,
-                "search": " ".join(
-                    [words.lower(), full, initials, name_full, name_initials]
-                ),
-                "standards": [
-                    {"id": s.pk, "condition": s.condition, "urgent": s.is_urgent}
-                    for s in c.standards.all()
-                ],
+                "id": pk,
+                "name": name,
+                "major": major,
+                "code": code,
+                "radius": radius,
+                "search": " ".join([words.lower(), full, initials, name_full, name_initials]),
+                "standards": by_category.get(pk, []),
             }
         )
+    _filing_categories = (signature, out)
     return out
 
 
@@ -559,15 +581,28 @@ def report_timeline(report: Report) -> list[ReportEvent]:
 MERGE_BOX_DEG = 0.005  # about 500 m: the box merge_candidates searches
 
 
+@dataclass(frozen=True, slots=True)
+class MergeCandidate:
+    """A case a triage row may be merged into: what its <option> shows."""
+
+    pk: int
+    number: str
+    category_id: int
+    category_name: str
+    description: str
+
+
 def merge_candidates_for(
     reports: list[Report], *, per_row: int = 8, cap: int = 1000
-) -> dict[int, list[Report]]:
+) -> dict[int, list[MergeCandidate]]:
     """``merge_candidates`` for a page of rows in one query: for each row, its street's
     open cases within about 500 m, same category first, then newest.
 
     The query fetches at most ``cap`` of the newest candidates for the whole page, so a
     row's list is a prefix of what ``merge_candidates`` (which the merge form checks
-    against) would offer, except in a street with more than ``cap`` open cases nearby."""
+    against) would offer, except in a street with more than ``cap`` open cases nearby.
+    The pool is read as plain rows, grouped by street: a model instance per candidate
+    was a fifth of the triage page's CPU (bench/request_cpu.py)."""
     if not reports:
         return {}
     near = Q(pk__in=[])
@@ -580,26 +615,32 @@ def merge_candidates_for(
                 lat__range=(r.lat - MERGE_BOX_DEG, r.lat + MERGE_BOX_DEG),
                 lng__range=(r.lng - MERGE_BOX_DEG, r.lng + MERGE_BOX_DEG),
             )
-    pool = list(
+    by_street: dict[int, list[tuple[Any, ...]]] = {}
+    for row in (
         Report.objects.filter(near, state__in=OPEN_STATES)
-        .select_related("category")
-        .only("id", "number", "street_id", "lat", "lng", "description", "created_at",
-              "category__name", "category_id")
-        .order_by("-created_at", "-pk")[:cap]
-    )
-    out: dict[int, list[Report]] = {}
+        .order_by("-created_at", "-pk")
+        .values_list("id", "street_id", "lat", "lng", "category_id", "number",
+                     "category__name", "description")[:cap]
+    ):
+        by_street.setdefault(row[1], []).append(row)
+    out: dict[int, list[MergeCandidate]] = {}
+    box = MERGE_BOX_DEG
     for r in reports:
-        hits = [
-            c for c in pool
-            if c.pk != r.pk and c.street_id == r.street_id and (
-                r.lat is None or r.lng is None or (
-                    c.lat is not None and c.lng is not None
-                    and abs(c.lat - r.lat) <= MERGE_BOX_DEG
-                    and abs(c.lng - r.lng) <= MERGE_BOX_DEG
-                )
-            )
-        ]
+        pool = by_street.get(r.street_id, [])
+        if r.lat is None or r.lng is None:
+            hits = [c for c in pool if c[0] != r.pk]
+        else:
+            lat, lng = r.lat, r.lng
+            hits = [
+                c for c in pool
+                if c[0] != r.pk and c[2] is not None and c[3] is not None
+                and abs(c[2] - lat) <= box and abs(c[3] - lng) <= box
+            ]
         # Stable sort keeps newest first within each group, as merge_candidates orders.
-        hits.sort(key=lambda c: c.category_id != r.category_id)
-        out[r.pk] = hits[:per_row]
+        hits.sort(key=lambda c: c[4] != r.category_id)
+        out[r.pk] = [
+            MergeCandidate(pk=c[0], number=c[5], category_id=c[4], category_name=c[6],
+                           description=c[7])
+            for c in hits[:per_row]
+        ]
     return out

@@ -28,3 +28,7 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="jzt-test-media-"))
 # queries per request (savepoint, UPDATE, release) which would blur every page's query
 # budget. tests/accounts/test_throttling.py turns it back on to test it.
 SESSION_SAVE_EVERY_REQUEST = False
+
+# A "replica" alias reading the primary's test database (a mirror: no second copy). Nothing
+# reads it unless a test sets REPLICA_DATABASE = "replica" (tests/test_db_router.py).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -11,9 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.models import Building, Entrance, Region
 from reports.forms.text import LimitedTextField
+from reports.forms.widgets import FastSelect
 from reports.models import Category, FilingStandard, Urgency
 from reports.photos import MAX_PHOTOS
 from reports.services import MAX_ADDRESS, MAX_DESCRIPTION
+from reports.sla import LimitUnit, format_amount
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -42,7 +44,7 @@ class MultiplePhotoField(forms.FileField):
         return [super(MultiplePhotoField, self).clean(f, initial) for f in files]
 
 
-class EntranceSelect(forms.Select):
+class EntranceSelect(FastSelect):
     """Each entrance option names its building (``data-building``), so the page's script
     offers only the entrances of the chosen building."""
 
@@ -54,9 +56,37 @@ class EntranceSelect(forms.Select):
         return option
 
 
+class _RowsIterator(forms.models.ModelChoiceIterator):
+    """Options from plain ``(pk, label)`` rows (``field.option_rows``) rather than model
+    instances: the category and standard selects list a whole catalogue on every filing
+    page, and building a model per option was most of what they cost."""
+
+    def __iter__(self) -> Any:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        yield from self.field.option_rows(self.queryset)  # type: ignore[attr-defined]
+
+
 class CategoryChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    iterator = _RowsIterator
+
     def label_from_instance(self, obj: Category) -> str:
         return f"{obj.parent.name if obj.parent else ''} › {obj.name}"
+
+    def option_rows(self, queryset: QuerySet[Category]) -> Any:
+        for pk, major, name in queryset.values_list("pk", "parent__name", "name"):
+            yield (pk, f"{major or ''} › {name}")
+
+
+class StandardChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    iterator = _RowsIterator
+
+    def option_rows(self, queryset: QuerySet[FilingStandard]) -> Any:
+        units = dict(LimitUnit.choices)
+        rows = queryset.values_list("pk", "condition", "limit_amount", "limit_unit")
+        for pk, condition, amount, unit in rows:
+            # As FilingStandard.__str__ writes it.
+            yield (pk, f"{condition}（{format_amount(amount)}{units.get(unit, unit)}）")
 
 
 def _minor_categories() -> QuerySet[Category]:
@@ -78,9 +108,14 @@ class _PlaceForm(forms.Form):
         queryset=Region.objects.none(),
         required=False,
         empty_label=_("按位置自动判断"),
+        widget=FastSelect,
     )
     building = forms.ModelChoiceField(
-        label=_("楼栋"), queryset=Building.objects.none(), required=False, empty_label=_("不指定")
+        label=_("楼栋"),
+        queryset=Building.objects.none(),
+        required=False,
+        empty_label=_("不指定"),
+        widget=FastSelect,
     )
     entrance = forms.ModelChoiceField(
         label=_("单元/楼门"),
@@ -94,6 +129,7 @@ class _PlaceForm(forms.Form):
         label=_("问题类别"),
         queryset=Category.objects.none(),
         empty_label=_("请选择"),
+        widget=FastSelect,
         error_messages={"required": _("请选择问题类别"), "invalid_choice": _("请选择问题类别")},
     )
     description = LimitedTextField(
@@ -134,11 +170,12 @@ class _PlaceForm(forms.Form):
 
 
 class FilingForm(_PlaceForm):
-    standard = forms.ModelChoiceField(
+    standard = StandardChoiceField(
         label=_("立案条件"),
         queryset=FilingStandard.objects.all(),
         required=False,
         empty_label=_("按类别默认"),
+        widget=FastSelect,
     )
     urgency = forms.ChoiceField(
         label=_("紧急程度"),

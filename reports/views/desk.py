@@ -24,10 +24,12 @@ from openpyxl import Workbook
 
 from grids.models import Role
 from grids.selectors import departments_visible_to, regions_visible_to, scope_for
+from jinzhitong.db_router import read_replica
 from reports import selectors, services
 from reports.calendar import get_calendar
 from reports.forms import desk as f
 from reports.models import Report, State
+from reports.views.triage_rows import routing_reasons, triage_rows
 
 PER_PAGE = 50
 MAP_CAP = 2000
@@ -116,17 +118,18 @@ def triage(request: HttpRequest) -> HttpResponse:
     for row in rows:
         r = row.report
         row.extra["merge"] = candidates.get(r.pk, [])
-        row.extra["routing"] = r.routing_events[0] if r.routing_events else None  # type: ignore[attr-defined]
-        # Selects are written out in the template: widget templates per row cost ~40% of
-        # the page's server time (bench/pages.py).
         row.extra["departments"] = selectors.departments_for(r, departments)
         # A district-level proposal: the street's one click is to transfer it up.
         row.extra["propose_up"] = r.proposed_department is not None and r.state != (
             State.TRANSFERRED
         ) and r.proposed_department not in row.extra["departments"]
         row.extra["action"] = "accept_dispatch" if r.state == State.REPORTED else "dispatch"
-    ctx = {"page": page, "rows": rows, "reject_reasons": f.REJECT_REASONS[1:]}
-    return render(request, "reports/desk/triage.html", ctx)
+    # Rows are written in Python: through templates they were ~85% of the page's CPU
+    # (bench/request_cpu.py, docs/operations.md "Scale out").
+    html = triage_rows(
+        request, rows, routing_reasons(page.rows), reject_reasons=f.REJECT_REASONS[1:]
+    )
+    return render(request, "reports/desk/triage.html", {"page": page, "rows": html})
 
 
 def _board_filter(request: HttpRequest) -> f.BoardFilter:
@@ -141,6 +144,7 @@ def _board_filter(request: HttpRequest) -> f.BoardFilter:
 
 
 @login_required
+@read_replica
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     """案件总览: every open case in scope, filtered, paginated, on a map."""
@@ -179,6 +183,7 @@ def excel_safe(value: Any) -> Any:
 
 
 @login_required
+@read_replica
 @require_GET
 def board_export(request: HttpRequest) -> HttpResponse:
     """The board's current selection as XLSX (at most EXPORT_CAP rows)."""

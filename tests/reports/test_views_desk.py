@@ -412,3 +412,70 @@ def test_it_points_the_street_to_transfer_up_when_the_proposal_is_a_district_dep
     html = _client(street_staff).get(reverse("reports:triage")).content.decode()
     assert "建议派遣：南开区城管委" in html and "区级部门，请上报区级" in html
     assert f'<option value="{city.department.pk}"' not in html
+
+
+# -- triage texts a street clerk reads (issue 15) --------------------------------------------
+
+
+def test_it_shows_a_long_description_short_with_the_rest_behind_more(
+    street_staff: User, worker: User, city: City, catalog: Catalog
+) -> None:
+    long = "楼顶长出一棵杂树，" * 20  # 200 characters
+    r = file_report(worker, city, catalog.roof_tree, description=long)
+    short = file_report(worker, city, catalog.roof_tree, description="门口有垃圾")
+
+    html = _client(street_staff).get(reverse("reports:triage")).content.decode()
+
+    row = html[html.index(f'id="case-{r.pk}"'):html.index(f'id="case-{short.pk}"')]
+    assert '<details class="case-desc"><summary>' in row and "展开全文" in row
+    summary = row[row.index("<summary>"):row.index("</summary>")]
+    assert long not in summary and summary.count("楼顶长出一棵杂树") == 6  # 60 characters
+    assert f"<p>{long}</p>" in row  # the whole text, one click away, no script
+    assert '<p class="case-desc">门口有垃圾</p>' in html
+
+
+def test_it_says_which_rule_proposed_the_department_as_a_sentence(
+    street_staff: User, worker: User, city: City, catalog: Catalog,
+    street_department: Department,
+) -> None:
+    RoutingRule.objects.create(
+        category=catalog.roof_tree, region=city.street, department=street_department,
+        level="street", mode="propose", priority=0,
+    )
+    r = file_report(worker, city, catalog.roof_tree)
+    report_route(r.pk)
+
+    html = _client(street_staff).get(reverse("reports:triage")).content.decode()
+
+    expected = f"按规则：万兴街道 · {catalog.roof_tree.name} → {street_department.name}"
+    assert expected in html
+    # The rule's internals stay on the case page's timeline, not on the clerk's list.
+    assert "规则#" not in html and "优先级" not in html and "上溯" not in html
+
+
+def test_it_says_plainly_when_no_rule_applies(
+    street_staff: User, worker: User, city: City, catalog: Catalog
+) -> None:
+    r = file_report(worker, city, catalog.roof_tree)
+    report_route(r.pk)
+
+    html = _client(street_staff).get(reverse("reports:triage")).content.decode()
+
+    assert "没有适用的分拨规则，请人工分拨" in html and "无分拨建议" in html
+
+
+def test_it_draws_routed_triage_rows_in_the_same_queries_at_n_and_2n(
+    street_staff: User, worker: User, city: City, catalog: Catalog,
+    street_department: Department, django_assert_num_queries: Any,
+) -> None:
+    RoutingRule.objects.create(
+        category=catalog.roof_tree, region=city.street, department=street_department,
+        level="street", mode="propose",
+    )
+
+    def grow() -> None:
+        for _ in range(3):
+            report_route(file_report(worker, city, catalog.roof_tree, photos=[jpeg()]).pk)
+
+    # The 12 of the unrouted queue, plus the rules named by the rows' routing events.
+    _budget(django_assert_num_queries, _client(street_staff), reverse("reports:triage"), grow, 13)
