@@ -39,6 +39,7 @@ from casegen.generator import (
 )
 from evaluation.rollup import rollups_rebuild
 from grids.models import Assignment, Building, Level, Region, Role
+from reports import notifications
 from reports.models import (
     Category,
     Notification,
@@ -49,7 +50,7 @@ from reports.models import (
     State,
     TimeRequest,
 )
-from reports.notifications import NoticeKind, notify
+from reports.notifications import NoticeKind, Recipients, notify
 
 DEMO_KEY_PREFIX = "demo-"
 DAYS = 90
@@ -290,12 +291,20 @@ def _buildings_set() -> None:
 
 
 # What the person who must act now was told, by the state the case waits in.
-_WAITING: dict[str, tuple[str, str]] = {
-    State.REPORTED: (NoticeKind.IN_QUEUE, "新案件 %(number)s 待分拨"),
-    State.TRANSFERRED: (NoticeKind.TRANSFERRED, "案件 %(number)s 已上报区级，请派遣"),
-    State.DISPATCHED: (NoticeKind.DISPATCHED, "案件 %(number)s 已派遣至%(dept)s，请签收"),
-    State.HANDLED: (NoticeKind.HANDLED, "案件 %(number)s 已处置完毕，请到现场核查"),
-    State.VERIFIED: (NoticeKind.VERIFIED, "案件 %(number)s 核查通过，待结案"),
+_WAITING: dict[str, tuple[str, str, Recipients]] = {
+    State.REPORTED: (NoticeKind.IN_QUEUE, "新案件 %(number)s 待分拨", notifications.center),
+    State.TRANSFERRED: (
+        NoticeKind.TRANSFERRED, "案件 %(number)s 已上报区级，请派遣", notifications.center
+    ),
+    State.DISPATCHED: (
+        NoticeKind.DISPATCHED, "案件 %(number)s 已派遣至%(dept)s，请签收",
+        notifications.department,
+    ),
+    State.HANDLED: (
+        NoticeKind.HANDLED, "案件 %(number)s 已处置完毕，请到现场核查",
+        notifications.grid_workers,
+    ),
+    State.VERIFIED: (NoticeKind.VERIFIED, "案件 %(number)s 核查通过，待结案", notifications.center),
 }
 
 
@@ -307,20 +316,22 @@ def _notices_send(end: datetime) -> None:
         "department"
     )
     for r in cases.filter(state__in=list(_WAITING)).order_by("updated_at"):
-        kind, text = _WAITING[r.state]
+        kind, text, recipients = _WAITING[r.state]
         message = _(text) % {"number": r.number,
                              "dept": r.department.name if r.department else ""}
-        _dated(notify(report_id=r.pk, kind=kind, message=message), r.updated_at, end)
+        _dated(notify(report_id=r.pk, kind=kind, message=message, recipients=recipients),
+               r.updated_at, end)
     for r in cases.filter(is_overdue=True).order_by("overdue_notified_at"):
         message = _("案件 %(number)s 已超期（%(state)s）") % {
             "number": r.number, "state": r.get_state_display()}
         at = r.overdue_notified_at or r.updated_at
-        _dated(notify(report_id=r.pk, kind=NoticeKind.OVERDUE, message=message), at, end)
+        _dated(notify(report_id=r.pk, kind=NoticeKind.OVERDUE, message=message,
+                      recipients=notifications.center_and_leaders), at, end)
     for r in cases.filter(state=State.CLOSED, closed_at__gte=end - timedelta(days=7)):
         message = _("您上报的案件 %(number)s 已结案") % {"number": r.number}
         assert r.closed_at is not None
-        _dated(notify(report_id=r.pk, kind=NoticeKind.CLOSED, message=message), r.closed_at,
-               end)
+        _dated(notify(report_id=r.pk, kind=NoticeKind.CLOSED, message=message,
+                      recipients=notifications.reporter), r.closed_at, end)
 
 
 def _dated(notices: list[Notification], at: datetime, end: datetime) -> None:
