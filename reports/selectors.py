@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
-from grids.models import Department, Level, Region, Role
+from grids.models import Building, Department, Level, Region, Role
 from grids.selectors import regions_visible_to, scope_for, subtree_q
 from reports import sla
 from reports.fit import department_fits
@@ -250,6 +250,33 @@ def filing_grids(user: Any) -> QuerySet[Region]:
     return Region.objects.filter(
         Q(pk__in=grids) | Q(parent_id__in=communities), level=Level.GRID
     ).order_by("code")
+
+
+def filing_map(grids: QuerySet[Region]) -> dict[str, Any]:
+    """The filing page's map: the grids the user files in and their buildings, as the
+    workspace map draws them (two queries, bounded by the user's own few grids)."""
+    regions = list(grids.only("id", "code", "name", "level", "boundary"))
+    buildings = Building.objects.filter(grid__in=[g.pk for g in regions]).only(
+        "id", "name", "lng", "lat"
+    ).order_by("code")
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "geometry": g.boundary,
+            "properties": {"id": g.pk, "name": g.name, "kind": "own"},
+        }
+        for g in regions
+        if g.boundary
+    ]
+    features += [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [b.lng, b.lat]},
+            "properties": {"id": b.pk, "name": b.name, "kind": "building"},
+        }
+        for b in buildings
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 def reports_to_verify(user: Any) -> QuerySet[Report]:

@@ -43,6 +43,7 @@ OFFLINE_ASSETS = (
     "css/base.css",
     "css/phone.css",
     "js/queue.js",
+    "js/region-layer.js",
     "js/file.js",
     "vendor/browser-image-compression-2.0.2/browser-image-compression.js",
     "leaflet/leaflet.css",
@@ -98,7 +99,7 @@ def _filing_page(
     service, or re-renders with the Chinese reason and nothing saved."""
     user = _worker(request)
     grids = selectors.filing_grids(user)
-    ctx = {"categories": selectors.categories_for_filing()}
+    ctx = {"categories": selectors.categories_for_filing(), "grid_map": selectors.filing_map(grids)}
     if request.method != "POST":
         form = form_class(grids=grids, initial={"idempotency_key": uuid.uuid4().hex})
         return render(request, template, {**ctx, "form": form})

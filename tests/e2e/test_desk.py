@@ -2,19 +2,17 @@
 
 The center triages and dispatches, the department acknowledges and handles with a result
 photo, the grid worker verifies (through the workflow function), the center closes.
-Screenshots of every desk page at 1366 px and 390 px go to tests/e2e/screenshots and
-docs/screens; axe-core finds no serious or critical violation on any of them."""
+Screenshots of every desk page at 1366 px and 390 px go to tests/e2e/screenshots (ignored;
+`make screens` writes docs/screens); axe-core finds no serious or critical violation on
+any of them."""
 
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from PIL import Image
 
 from accounts.models import User
@@ -35,7 +33,6 @@ catalog = report_fixtures.catalog
 street_department = report_fixtures.street_department
 street_handler = report_fixtures.street_handler
 
-DOCS = Path(settings.BASE_DIR) / "docs/screens"
 WIDE = {"width": 1366, "height": 768}
 NARROW = {"width": 390, "height": 844}
 PASSWORD = "pw-123456"
@@ -77,10 +74,7 @@ def _log_in(page: Any, base: str, username: str) -> None:
 
 def _shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    shutil.copy(path, DOCS / f"{name}.png")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def _photo(name: str, colour: tuple[int, int, int]) -> Any:

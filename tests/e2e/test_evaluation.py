@@ -1,12 +1,10 @@
 """In a real browser: the leader's screen at 1920×1080 and on a phone, the statistics pages
-at 1366 px; charts drawn, no CSP refusal. Screenshots are copied to docs/screens/."""
+at 1366 px; charts drawn, no CSP refusal. Screenshots go to tests/e2e/screenshots/."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +26,6 @@ street_handler = evaluation_fixtures.street_handler
 clock = evaluation_fixtures.clock
 march = evaluation_fixtures.march
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 MARCH = "period=month&date=2025-03-01"
 
 
@@ -55,11 +52,6 @@ def _log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
-def _keep(path: Path, name: str) -> None:
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, DOCS / f"evaluation-{name}.png")
-
-
 def _csp_refusals(page: Any) -> list[str]:
     refused: list[str] = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
@@ -84,7 +76,7 @@ def test_it_draws_the_leaders_screen_at_1920_by_1080(
     assert page.locator("#sc-overdue-body tr").count() == 1
     assert page.locator("#sc-heat canvas.leaflet-heatmap-layer").count() == 1
     assert refused == []
-    _keep(screenshot(page, "evaluation-screen-1920"), "screen-1920")
+    screenshot(page, "evaluation-screen-1920")
     context.close()
 
 
@@ -99,7 +91,7 @@ def test_it_stacks_the_leaders_screen_on_a_phone(
 
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # nothing wider than the phone
-    _keep(screenshot(phone, "evaluation-screen-phone"), "screen-phone")
+    screenshot(phone, "evaluation-screen-phone")
 
 
 @pytest.mark.parametrize(
@@ -123,7 +115,7 @@ def test_it_shows_the_statistics_pages_at_1366(
 
     assert page.locator(".eval-table tbody tr").count() >= 2
     assert refused == []
-    _keep(screenshot(page, f"evaluation-{name}"), name)
+    screenshot(page, f"evaluation-{name}")
     context.close()
 
 
@@ -140,5 +132,5 @@ def test_it_drills_down_from_the_street_table_to_the_cases(
 
     assert "结案数" in page.locator("h1").inner_text()
     assert page.locator(".eval-table tbody tr").count() == 20
-    _keep(screenshot(page, "evaluation-drilldown"), "drilldown")
+    screenshot(page, "evaluation-drilldown")
     context.close()

@@ -1,11 +1,9 @@
 """The situation map (七彩民情图) and the due-visit list on a 390 px phone, with the demo
-community 宝翠花都社区, in a real browser. Screenshots go to docs/screens/ too."""
+community 宝翠花都社区, in a real browser. Screenshots go to tests/e2e/screenshots/."""
 
 from __future__ import annotations
 
-import shutil
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +13,6 @@ from grids.models import Region
 
 pytestmark = pytest.mark.e2e
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 
 
 def _log_in(page: Any, base: str, username: str) -> None:
@@ -24,11 +21,6 @@ def _log_in(page: Any, base: str, username: str) -> None:
     page.get_by_label("密码").fill("jzt-demo-2026")
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
-
-
-def _keep(path: Path, name: str) -> None:
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, DOCS / f"{name}.png")
 
 
 @pytest.fixture
@@ -50,7 +42,7 @@ def test_the_situation_map_on_a_phone(
     assert phone.locator(".leaflet-overlay-pane svg path").count() == 4  # the grid's buildings
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
-    _keep(screenshot(phone, "residents-map-phone"), "residents-map-phone")
+    screenshot(phone, "residents-map-phone")
     doors.first.click()
     phone.wait_for_url("**/residents/households/*/")
     assert phone.get_by_role("heading", level=2, name="成员").is_visible()
@@ -68,7 +60,7 @@ def test_the_due_visit_list_on_a_phone(
     assert "逾期" in items.first.inner_text()
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
-    _keep(screenshot(phone, "residents-due-phone"), "residents-due-phone")
+    screenshot(phone, "residents-due-phone")
     items.first.get_by_role("link", name="记走访").click()
     phone.get_by_label("情况").fill("老人身体不错，聊了半小时")
     phone.get_by_role("button", name="保存走访").click()

@@ -443,3 +443,28 @@ def test_it_serves_the_service_worker_from_the_root(client: Client) -> None:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")
     assert "/static/js/file.js" in response.content.decode()
+
+
+# -- the filing map ----------------------------------------------------------------------
+
+
+def test_it_gives_the_filing_map_the_workers_grid_and_its_buildings(
+    worker: User, city: City, catalog: Catalog
+) -> None:
+    BuildingFactory(grid=city.grid, name="25号楼<b>", lng=117.175, lat=39.105)
+    BuildingFactory(grid=city.neighbour_grid, name="邻格楼", lng=117.18, lat=39.1)
+    response = _client(worker).get(reverse("reports:file"))
+    body = response.content.decode()
+    features = [
+        (f["properties"]["kind"], f["properties"]["name"])
+        for f in response.context["grid_map"]["features"]
+    ]
+    assert features == [("own", city.grid.name), ("building", "25号楼<b>")]
+    assert 'id="grid-map"' in body and "\\u003Cb\\u003E" in body and "<b>" not in body
+    assert "/static/js/region-layer.js" in body
+
+
+def test_it_gives_the_self_handled_map_the_workers_grid(worker: User, city: City) -> None:
+    response = _client(worker).get(reverse("reports:self_handled"))
+    kinds = [f["properties"]["kind"] for f in response.context["grid_map"]["features"]]
+    assert kinds == ["own"]
