@@ -484,14 +484,14 @@ def triage_queue(user: Any) -> QuerySet[Report]:
     )
 
 
-def board_cases(user: Any) -> QuerySet[Report]:
-    """Every open case in the user's scope, newest first (the board filters this)."""
-    return (
-        reports_visible_to(user)
-        .filter(state__in=OPEN_STATES)
-        .select_related(*_LIST_RELATED)
-        .order_by("-created_at", "-pk")
-    )
+def board_cases(user: Any, *, open_only: bool = True) -> QuerySet[Report]:
+    """Every case in the user's scope, newest first: open ones only, or with
+    ``open_only=False`` also the closed, rejected and merged ones (the board's history,
+    which its state filter narrows)."""
+    qs = reports_visible_to(user)
+    if open_only:
+        qs = qs.filter(state__in=OPEN_STATES)
+    return qs.select_related(*_LIST_RELATED).order_by("-created_at", "-pk")
 
 
 def inbox_cases(user: Any) -> QuerySet[Report]:
@@ -501,6 +501,21 @@ def inbox_cases(user: Any) -> QuerySet[Report]:
         Report.objects.filter(department_id__in=departments, state__in=INBOX_STATES)
         .select_related(*_LIST_RELATED)
         .order_by(_urgency_first(), F("handle_due").asc(nulls_last=True), "pk")
+    )
+
+
+# 已办: the states a case is in once its department has reported it handled.
+DONE_STATES = (State.HANDLED, State.VERIFIED, State.CLOSED)
+
+
+def done_cases(user: Any) -> QuerySet[Report]:
+    """已办: cases the user's departments handled (reported done, checked, closed), newest
+    first; the department's own history, whatever became of the case afterwards."""
+    departments = [d.pk for d in scope_for(user).departments]
+    return (
+        Report.objects.filter(department_id__in=departments, state__in=DONE_STATES)
+        .select_related(*_LIST_RELATED)
+        .order_by("-created_at", "-pk")
     )
 
 

@@ -133,7 +133,7 @@ def _board_filter(request: HttpRequest) -> f.BoardFilter:
     user = request.user
     return f.BoardFilter(
         request.GET,
-        selectors.board_cases(user),
+        selectors.board_cases(user, open_only=False),
         departments=departments_visible_to(user),
         regions=regions_visible_to(user),
         now=timezone.now(),
@@ -143,7 +143,8 @@ def _board_filter(request: HttpRequest) -> f.BoardFilter:
 @login_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
-    """案件总览: every open case in scope, filtered, paginated, on a map."""
+    """案件总览: the open cases in scope, or by state and date every case ever filed
+    (closed, rejected, merged included); filtered, paginated, on a map."""
     _require_center(request.user, leaders=True)
     flt = _board_filter(request)
     qs = flt.qs if flt.is_valid() else flt.queryset.none()
@@ -254,6 +255,25 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = _page(request, selectors.inbox_cases(request.user))
     ctx = {"page": page, "rows": _clocked(page.rows, timezone.now())}
     return render(request, "reports/desk/inbox.html", ctx)
+
+
+@login_required
+@require_GET
+def done(request: HttpRequest) -> HttpResponse:
+    """已办: cases my department handled, by state and date, newest first."""
+    if not scope_for(request.user).departments:
+        raise PermissionDenied(_("只有处置部门人员可以使用此页面"))
+    flt = f.DoneFilter(request.GET, selectors.done_cases(request.user))
+    page = _page(request, flt.qs if flt.is_valid() else flt.queryset.none())
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {
+        "filter": flt,
+        "page": page,
+        "rows": _clocked(page.rows, timezone.now()),
+        "query": query.urlencode(),
+    }
+    return render(request, "reports/desk/done.html", ctx)
 
 
 @login_required
