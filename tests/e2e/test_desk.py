@@ -283,3 +283,37 @@ def _jpeg_bytes() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (640, 480), (200, 200, 200)).save(buf, "JPEG")
     return buf.getvalue()
+
+
+def test_it_shows_the_whole_board_table_at_1366_and_the_done_list(
+    center: Any, dept: Any, live_server: Any, street_staff: User, street_handler: User,
+    street_department: Department, cases: list[Report],
+) -> None:
+    base = live_server.url
+    tree, _manhole, _rubbish = cases
+    workflow.report_dispatch(
+        workflow.report_accept(tree, actor=street_staff), actor=street_staff,
+        department=street_department,
+    )
+    workflow.report_acknowledge(tree, actor=street_handler)
+    workflow.report_handle(
+        tree, actor=street_handler, note="已处置", photos=[_photo("r.jpg", (9, 9, 9))]
+    )
+    _log_in(center, base, "wanxing")
+    center.goto(f"{base}/center/board/?state=all")
+    center.wait_for_selector("#board-map[data-ready='1']")
+    # Every column of the table is on screen: the table does not scroll sideways.
+    clipped = center.evaluate(
+        "() => { const w = document.querySelector('#results .table-wrap');"
+        " return w.scrollWidth - w.clientWidth; }"
+    )
+    assert clipped <= 0
+    assert center.locator("#results tbody tr").count() == 3
+    assert axe_violations(center) == []
+    _shot(center, "desk-board-history-1366")
+    _log_in(dept, base, "zhifa")
+    dept.goto(f"{base}/dept/done/")
+    assert dept.locator("tbody tr").count() == 1
+    assert tree.number in dept.locator("tbody").inner_text()
+    assert axe_violations(dept) == []
+    _shot(dept, "desk-done-1366")
