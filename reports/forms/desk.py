@@ -207,7 +207,7 @@ class BoardFilter(django_filters.FilterSet):
     # ones are found by their state, or all together with "all".
     state = django_filters.ChoiceFilter(
         label=_("状态"),
-        choices=[(ALL_STATES, _("全部状态（含已结案）")), *State.choices],
+        choices=[(ALL_STATES, _("全部状态")), *State.choices],
         empty_label=_("未结案件"),
         method="filter_state",
     )

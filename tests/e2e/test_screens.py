@@ -132,7 +132,8 @@ def _take(browser: Any, base: str, username: str, *, admin: bool) -> list[Shot]:
                 shot.overflow = page.evaluate(
                     "document.documentElement.scrollWidth - window.innerWidth"
                 )
-            shot.errors += [e for e in errors if e not in shot.errors]
+            if mobile:
+                shot.errors += errors
         context.close()
     return shots
 
@@ -159,7 +160,10 @@ def _markdown(taken: list[tuple[dict[str, Any], list[Shot]]]) -> str:
             notes = [f"`{s.path}`"]
             if s.overflow > 0:
                 notes.append(f"overflow {s.overflow} px")
-            notes += [f"console: {e[:80]}" for e in s.errors]
+            seen: dict[str, int] = {}
+            for e in s.errors:
+                seen[e[:80]] = seen.get(e[:80], 0) + 1
+            notes += [f"console ({n}×): {e}" for e, n in seen.items()]
             cells = [
                 f"![{s.name} {w}](screens/{s.files[w]})" if w in s.files else "—" for w in WIDTHS
             ]
