@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from grids.models import Region
+from tests.e2e.conftest import axe_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +66,54 @@ def test_the_due_visit_list_on_a_phone(
     phone.get_by_label("情况").fill("老人身体不错，聊了半小时")
     phone.get_by_role("button", name="保存走访").click()
     assert "走访已记录" in phone.locator(".messages").inner_text()
+
+
+def test_a_household_and_the_door_grid_fit_a_390_px_phone(
+    phone: Any, live_server: Any, demo: None, screenshot: Any
+) -> None:
+    community = Region.objects.get(code="120113004013")
+    _log_in(phone, live_server.url, "wangli")
+    phone.goto(f"{live_server.url}/residents/communities/{community.pk}/map/")
+    phone.wait_for_selector("#res-map[data-ready='1']")
+    # Every entrance's door grid ends inside its building's block, none is cut off.
+    cut = phone.evaluate(
+        """() => [...document.querySelectorAll('.entrance')].filter(e => {
+             const box = e.getBoundingClientRect(), bld = e.closest('.bld').getBoundingClientRect();
+             return box.right > bld.right + 1 || e.scrollWidth > e.clientWidth; }).length"""
+    )
+    assert cut == 0
+    phone.locator("a.door").first.click()
+    phone.wait_for_url("**/residents/households/*/")
+    # A member's name is on one line, not one character a line.
+    name = phone.locator(".members td.name a").first.bounding_box()
+    assert name is not None and name["height"] < 30 and name["width"] > name["height"]
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    history = phone.locator("section", has=phone.get_by_role("heading", name="变更记录"))
+    assert "{" not in history.inner_text()
+    assert axe_violations(phone) == []
+    screenshot(phone, "residents-household-phone")
+
+
+def test_building_labels_on_the_situation_map_never_overlap(
+    desktop: Any, live_server: Any, demo: None, screenshot: Any
+) -> None:
+    community = Region.objects.get(code="120104005035")  # 26 buildings close together
+    _log_in(desktop, live_server.url, "zhaogang")
+    desktop.goto(f"{live_server.url}/residents/communities/{community.pk}/map/")
+    desktop.wait_for_selector("#res-map[data-ready='1']")
+    overlapping = desktop.evaluate(
+        """() => {
+             const boxes = [...document.querySelectorAll('#res-map .bld-label')]
+               .filter(n => getComputedStyle(n).visibility !== 'hidden')
+               .map(n => n.getBoundingClientRect());
+             let n = 0;
+             boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+               const x = a.left < b.right && b.left < a.right;
+               if (x && a.top < b.bottom && b.top < a.bottom) n++;
+             }));
+             return n; }"""
+    )
+    assert overlapping == 0
+    assert int(desktop.locator("#res-map").get_attribute("data-labels")) >= 4
+    screenshot(desktop, "residents-map-labels-desktop")
