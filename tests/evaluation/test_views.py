@@ -273,3 +273,13 @@ def test_it_writes_a_hostile_region_name_into_the_table_as_text(
     body = response.content.decode()
     assert payload not in body
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;万兴" in body
+
+
+@pytest.mark.parametrize("name", ["evaluation:stats", "evaluation:cases"])
+def test_it_keeps_the_main_navigation_and_the_bell_on_the_statistics_pages(
+    street_staff: User, name: str
+) -> None:
+    html = _client(street_staff).get(reverse(name), MARCH).content.decode()
+    assert 'class="mainnav"' in html
+    assert f'href="{reverse("reports:triage")}"' in html  # the center's own pages
+    assert 'id="bell"' in html
