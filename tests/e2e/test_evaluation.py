@@ -13,6 +13,7 @@ from accounts.models import User
 from evaluation.rollup import rollups_catch_up
 from grids.models import Role
 from tests.conftest import City
+from tests.e2e.conftest import axe_violations
 from tests.evaluation import conftest as evaluation_fixtures
 from tests.evaluation.conftest import March
 from tests.factories import UserFactory, assign
@@ -133,4 +134,34 @@ def test_it_drills_down_from_the_street_table_to_the_cases(
     assert "结案数" in page.locator("h1").inner_text()
     assert page.locator(".eval-table tbody tr").count() == 20
     screenshot(page, "evaluation-drilldown")
+    context.close()
+
+
+def test_it_says_so_when_the_leaders_screen_has_nothing_to_show(
+    browser: Any, live_server: Any, city_leader: User, screenshot: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    _log_in(page, live_server.url, "mayor")
+    page.goto(f"{live_server.url}/evaluation/screen/?{MARCH}")
+    page.wait_for_selector("#sc-map canvas")
+    for panel in ("sc-trend", "sc-cats", "sc-hot-body", "sc-overdue-body", "sc-heat"):
+        assert page.locator(f"#{panel}-empty").is_visible(), panel
+    assert page.locator("#sc-trend").is_hidden() and page.locator("#sc-cats").is_hidden()
+    assert axe_violations(page) == []
+    screenshot(page, "evaluation-screen-empty")
+    context.close()
+
+
+def test_it_keeps_the_navigation_and_the_bell_on_the_statistics_page(
+    browser: Any, live_server: Any, street_staff: User, screenshot: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    _log_in(page, live_server.url, street_staff.username)
+    page.goto(f"{live_server.url}/evaluation/?{MARCH}")
+    assert page.locator(".mainnav").get_by_role("link", name="分拨台").is_visible()
+    assert page.locator("#bell").is_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "evaluation-stats-with-navigation")
     context.close()

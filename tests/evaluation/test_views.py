@@ -283,3 +283,17 @@ def test_it_keeps_the_main_navigation_and_the_bell_on_the_statistics_pages(
     assert 'class="mainnav"' in html
     assert f'href="{reverse("reports:triage")}"' in html  # the center's own pages
     assert 'id="bell"' in html
+
+
+def test_it_stops_the_screens_trend_at_today(
+    month: March, leader: User, clock: Callable[[str], None]
+) -> None:
+    clock("2025-03-12 10:00")
+    data = _client(leader).get(reverse("evaluation:screen_json"), MARCH).json()
+    trend = {d["day"]: d for d in data["trend"]}
+    assert len(trend) == 31  # the month's axis stays whole
+    assert trend["2025-03-12"]["reported"] is not None
+    assert all(
+        (trend[f"2025-03-{d}"]["reported"], trend[f"2025-03-{d}"]["closed"]) == (None, None)
+        for d in range(13, 32)
+    )
