@@ -1,9 +1,8 @@
 """django-axes under a Chinese name in the admin (its own AppConfig has no verbose_name, so
 the admin showed "AXES"). Installed in place of "axes"; the app label stays "axes"."""
 
-from django.utils.translation import gettext_lazy as _
-
 from axes.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AxesConfig(AppConfig):
