@@ -44,12 +44,14 @@ def _navigation(request: HttpRequest) -> dict[str, Any]:
         for role in WORKSPACE_ORDER
         if role in scope.roles
     ]
-    # The bell concerns people whom notices are sent to: centers, departments, and the grid
-    # workers and heads told that a handled case waits for their check or was closed.
+    # The bell concerns people whom notices are sent to: centers, departments, the grid
+    # workers and heads told that a handled case waits for their check or was closed, and
+    # leaders (urges and escalations addressed to them).
     bell = bool(
         scope.departments
         or scope.regions_for(
-            Role.STREET_STAFF, Role.DISTRICT_STAFF, Role.GRID_WORKER, Role.GRID_HEAD
+            Role.STREET_STAFF, Role.DISTRICT_STAFF, Role.GRID_WORKER, Role.GRID_HEAD,
+            Role.LEADER,
         )
     )
     return {"groups": groups, "unread": unread_count(user) if bell else 0, "bell": bell}

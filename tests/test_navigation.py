@@ -44,6 +44,11 @@ def test_it_shows_the_bell_to_a_grid_worker(worker: User) -> None:
     assert 'name="language"' in html  # the language switch stays
 
 
-def test_it_shows_no_bell_to_a_leader(leader: User) -> None:
+def test_it_shows_the_bell_to_a_leader(leader: User) -> None:
     html = _get(leader, reverse("grids:workspace", args=["leader"]))
+    assert 'id="bell"' in html
+
+
+def test_it_shows_no_bell_to_someone_with_no_role(outsider: User) -> None:
+    html = _get(outsider, reverse("grids:no_role"))
     assert 'id="bell"' not in html
