@@ -311,6 +311,9 @@ def test_it_shows_the_whole_board_table_at_1366_and_the_done_list(
     assert center.locator("#results tbody tr").count() == 3
     assert axe_violations(center) == []
     _shot(center, "desk-board-history-1366")
+    center.goto(f"{base}/center/board/?state=rejected")
+    center.wait_for_selector("#board-map[data-ready='1']")
+    assert center.locator("#board-map-empty").is_visible()  # an empty map says why
     _log_in(dept, base, "zhifa")
     dept.goto(f"{base}/dept/done/")
     assert dept.locator("tbody tr").count() == 1

@@ -73,30 +73,30 @@ def _log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
+# Navigation on any page: the main bar and the bell, the phone's bottom bar, the residents'
+# and the statistics' own tabs.
+NAV = ".mainnav a, a#bell, nav.bottombar a, .res-nav a, .eval-nav a"
+
+
 def _pages(page: Any, base: str, *, admin: bool) -> list[tuple[str, str]]:
-    """(name, path) of the pages this login reaches, in navigation order."""
+    """(name, path) of the pages this login reaches, in the order they were found: every
+    navigation link of every page reached, then one page of each FOLLOW kind."""
     if admin:
         return [(_slug(p.removeprefix("/admin/")) or "admin", p) for p in ADMIN_PAGES]
-    landing = page.url.removeprefix(base)
-    links = page.eval_on_selector_all(
-        ".mainnav a, a#bell", "els => els.map(a => a.getAttribute('href'))"
-    )
-    paths = [landing] + [h for h in links if h and h.startswith("/")]
-    seen: list[str] = []
-    for p in paths:
-        if p not in seen:
-            seen.append(p)
-    pages = [(_slug(p), p) for p in seen]
-    for p in seen:
-        page.goto(f"{base}{p}")
+    seen = [page.url.removeprefix(base)]
+    follow: dict[str, str] = {}
+    index = 0
+    while index < len(seen):
+        page.goto(f"{base}{seen[index]}")
+        index += 1
+        links = page.eval_on_selector_all(NAV, "els => els.map(a => a.getAttribute('href'))")
+        seen += [h for h in dict.fromkeys(links) if h and h.startswith("/") and h not in seen]
         hrefs = page.eval_on_selector_all("main a", "els => els.map(a => a.getAttribute('href'))")
         for kind, pattern in FOLLOW:
-            if any(name == kind for name, _ in pages):
-                continue
             hit = next((h for h in hrefs if h and re.match(pattern, h)), None)
-            if hit:
-                pages.append((kind, hit))
-    return pages
+            if hit and kind not in follow:
+                follow[kind] = hit
+    return [(_slug(p), p) for p in seen] + list(follow.items())
 
 
 def _take(browser: Any, base: str, username: str, *, admin: bool) -> list[Shot]:
