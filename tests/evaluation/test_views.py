@@ -297,3 +297,8 @@ def test_it_stops_the_screens_trend_at_today(
         (trend[f"2025-03-{d}"]["reported"], trend[f"2025-03-{d}"]["closed"]) == (None, None)
         for d in range(13, 32)
     )
+
+
+def test_it_shows_the_month_chosen_when_the_statistics_page_opens(street_staff: User) -> None:
+    html = _client(street_staff).get(reverse("evaluation:stats")).content.decode()
+    assert '<option value="month" selected>' in html
