@@ -311,3 +311,26 @@ class DoneFilter(django_filters.FilterSet):
         start, end = self.form.fields["created"].widget.widgets
         start.attrs["aria-label"] = _("上报日期起")
         end.attrs["aria-label"] = _("上报日期止")
+
+
+class MineFilter(django_filters.FilterSet):
+    """我的上报: the worker's own cases, by state and by the date they were filed."""
+
+    state = django_filters.ChoiceFilter(
+        label=_("状态"), choices=State.choices, empty_label=_("全部状态")
+    )
+    created = django_filters.DateFromToRangeFilter(
+        label=_("上报日期"),
+        field_name="created_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+    def __init__(self, data: Any, queryset: QuerySet[Report]) -> None:
+        super().__init__(data, queryset=queryset)
+        start, end = self.form.fields["created"].widget.widgets
+        start.attrs["aria-label"] = _("上报日期起")
+        end.attrs["aria-label"] = _("上报日期止")

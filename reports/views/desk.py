@@ -67,7 +67,7 @@ class Page:
         return self.number + 1
 
 
-def _page(request: HttpRequest, qs: QuerySet[Any], per_page: int = PER_PAGE) -> Page:
+def page_of(request: HttpRequest, qs: QuerySet[Any], per_page: int = PER_PAGE) -> Page:
     """One page of ``qs`` (1 count query bounded by the cap, 1 row query + prefetches)."""
     last = max(1, selectors.COUNT_CAP // per_page)
     try:
@@ -109,7 +109,7 @@ def _clocked(reports: list[Report], now: datetime) -> list[Row]:
 def triage(request: HttpRequest) -> HttpResponse:
     """分拨台: new, returned and sent-down cases, most urgent and oldest first."""
     _require_center(request.user)
-    page = _page(request, selectors.triage_queue(request.user))
+    page = page_of(request, selectors.triage_queue(request.user))
     departments = selectors.dispatchable_departments(request.user)
     candidates = selectors.merge_candidates_for(page.rows)
     rows = _clocked(page.rows, timezone.now())
@@ -148,7 +148,7 @@ def board(request: HttpRequest) -> HttpResponse:
     _require_center(request.user, leaders=True)
     flt = _board_filter(request)
     qs = flt.qs if flt.is_valid() else flt.queryset.none()
-    page = _page(request, qs)
+    page = page_of(request, qs)
     labels = dict(State.choices)
     points = [
         {"id": pk, "number": number, "lat": lat, "lng": lng, "state": str(labels[state])}
@@ -252,7 +252,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     if not scope.departments:
         raise PermissionDenied(_("只有处置部门人员可以使用此页面"))
-    page = _page(request, selectors.inbox_cases(request.user))
+    page = page_of(request, selectors.inbox_cases(request.user))
     ctx = {"page": page, "rows": _clocked(page.rows, timezone.now())}
     return render(request, "reports/desk/inbox.html", ctx)
 
@@ -264,7 +264,7 @@ def done(request: HttpRequest) -> HttpResponse:
     if not scope_for(request.user).departments:
         raise PermissionDenied(_("只有处置部门人员可以使用此页面"))
     flt = f.DoneFilter(request.GET, selectors.done_cases(request.user))
-    page = _page(request, flt.qs if flt.is_valid() else flt.queryset.none())
+    page = page_of(request, flt.qs if flt.is_valid() else flt.queryset.none())
     query = request.GET.copy()
     query.pop("page", None)
     ctx = {
@@ -285,7 +285,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         ids = [int(raw)] if raw.isdigit() else None
         services.notification_mark_read(user=request.user, ids=ids)
         return redirect("reports:notifications")
-    page = _page(request, selectors.notifications_for(request.user).select_related("report"))
+    page = page_of(request, selectors.notifications_for(request.user).select_related("report"))
     return render(request, "reports/desk/notifications.html", {"page": page})
 
 

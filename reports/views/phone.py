@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from reports import selectors, services, workflow
 from reports.calendar import get_calendar
+from reports.forms.desk import MineFilter
 from reports.forms.phone import (
     FilingForm,
     NearbyQuery,
@@ -37,6 +38,7 @@ from reports.forms.phone import (
     VerifyForm,
 )
 from reports.models import Report
+from reports.views.desk import page_of
 
 # The assets the service worker keeps so the filing page opens with no signal.
 OFFLINE_ASSETS = (
@@ -174,10 +176,17 @@ def _rows(reports: list[Report]) -> list[dict[str, Any]]:
 @login_required
 @require_GET
 def mine(request: HttpRequest) -> HttpResponse:
-    """我的上报: my cases with state, department and time left."""
+    """我的上报: my cases with state, department and time left; older ones by page, by state
+    and by date (the worker's history)."""
     user = _worker(request)
-    reports = list(selectors.reports_filed_by(user)[:50])
-    return render(request, "reports/phone/mine.html", {"rows": _rows(reports)})
+    flt = MineFilter(request.GET, selectors.reports_filed_by(user))
+    page = page_of(request, flt.qs if flt.is_valid() else flt.queryset.none())
+    query = request.GET.copy()
+    query.pop("page", None)
+    filtered = any(request.GET.get(k) for k in ("state", "created_after", "created_before"))
+    ctx = {"rows": _rows(page.rows), "page": page, "filter": flt, "query": query.urlencode(),
+           "filtered": filtered}
+    return render(request, "reports/phone/mine.html", ctx)
 
 
 @login_required
