@@ -70,12 +70,20 @@ def _log_in(page: Any, base: str, username: str) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(DEMO["password"])
     page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state("networkidle")
+    _settle(page)
 
 
 # Navigation on any page: the main bar and the bell, the phone's bottom bar, the residents'
 # and the statistics' own tabs.
 NAV = ".mainnav a, a#bell, nav.bottombar a, .res-nav a, .eval-nav a"
+
+
+def _settle(page: Any) -> None:
+    """Wait for the page's maps and charts; a page that keeps polling is taken anyway."""
+    try:
+        page.wait_for_load_state("networkidle", timeout=8_000)
+    except Exception:  # Playwright's TimeoutError: the shot is still useful
+        page.wait_for_timeout(1_000)
 
 
 def _pages(page: Any, base: str, *, admin: bool) -> list[tuple[str, str]]:
@@ -122,7 +130,7 @@ def _take(browser: Any, base: str, username: str, *, admin: bool) -> list[Shot]:
         for shot in shots:
             errors.clear()
             page.goto(f"{base}{shot.path}")
-            page.wait_for_load_state("networkidle")
+            _settle(page)
             file = f"{username}-{shot.name}-{width}.png"
             page.screenshot(path=str(SCREENS / file), full_page=True)
             shot.files[width] = file
