@@ -155,6 +155,7 @@ def _markdown(taken: list[tuple[dict[str, Any], list[Shot]]]) -> str:
         "its navigation and bell reach, with the first case, household and situation map",
         "those pages link to, is taken full-page at 390 px and 1366 px. Do not edit by hand:",
         "run `make screens` again. \"overflow\" is how far the 390 px page scrolls sideways.",
+        "Full-page shots draw the phone's fixed bottom bar where the first screen ends.",
         "",
     ]
     for spec, shots in taken:
