@@ -59,3 +59,9 @@ messages: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
+
+# Screenshots of every page each demo login reaches, at 390 and 1366 px, into docs/screens
+# and docs/screens.md (tests/e2e/test_screens.py, on load_demo in a fresh test database).
+.PHONY: screens
+screens: install
+	JZT_SCREENS=1 $(BIN)/python -m pytest -p no:xdist -m screens --create-db tests/e2e/test_screens.py $(PYTEST_ARGS)

@@ -13,14 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from accounts.permissions import PermissionChoiceField
 from grids import services as grid_services
 from grids.admin import AssignmentInline
 from grids.models import Assignment
@@ -40,6 +43,24 @@ class AccountChangeForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+
+
+def _permissions_in_words(db_field: Any, kwargs: dict[str, Any]) -> None:
+    """Permission pickers show translated labels (accounts.permissions), not "Can add …"."""
+    if db_field.name in ("permissions", "user_permissions"):
+        kwargs["form_class"] = PermissionChoiceField
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    def formfield_for_manytomany(
+        self, db_field: Any, request: HttpRequest | None = None, **kwargs: Any
+    ) -> Any:
+        _permissions_in_words(db_field, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(User)
@@ -71,6 +92,10 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        _permissions_in_words(db_field, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return users_visible_to(request.user).order_by(*self.get_ordering(request))

@@ -44,7 +44,10 @@ class Query:
 
 
 class StatsForm(forms.Form):
-    period = forms.ChoiceField(label=_("周期"), choices=PERIOD_CHOICES, required=False)
+    # The page opens on the month (query() falls back to it): the select says so.
+    period = forms.ChoiceField(
+        label=_("周期"), choices=PERIOD_CHOICES, required=False, initial="month"
+    )
     date = forms.DateField(label=_("日期"), required=False)
     end = forms.DateField(label=_("至"), required=False)
     by = forms.ChoiceField(label=_("分组"), choices=list(BY_CHOICES.items()), required=False)

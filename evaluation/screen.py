@@ -127,13 +127,17 @@ def screen_data(user: Any, scope: EvalScope, q: Any) -> dict[str, Any]:
         grouped(base.filter(day__gte=trend_start), "day") if street_days is None
         else sums_by(street_days, "day", TREND_COUNTERS)
     )
+    # Days after today have no figures yet: null, so the lines stop at today instead of
+    # falling to 0 for the rest of the month.
     trend = []
     day = trend_start
     while day <= period.end:
         c = days.get(day, {})
         rate = r.RATES_BY_KEY["close_on_time_rate"].value(c)
-        trend.append({"day": day.isoformat(), "reported": c.get("reported", 0),
-                      "closed": c.get("closed", 0),
+        future = day > today.start
+        trend.append({"day": day.isoformat(),
+                      "reported": None if future else c.get("reported", 0),
+                      "closed": None if future else c.get("closed", 0),
                       "close_on_time_rate": float(rate) if rate is not None else None})
         day += timedelta(days=1)
 

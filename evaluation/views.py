@@ -69,7 +69,6 @@ def stats(request: HttpRequest) -> HttpResponse:
              "prev": x.value(table.total_prev_counts)}
             for x in (RATES if q.by != "worker" else ())
         ],
-        "nav": "stats",
         "weights_text": "，".join(
             f"{rate_defs[k].label} {w}%" for k, w in table.weights.items() if k in rate_defs
         ),
@@ -154,7 +153,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     metric = form.cleaned_data.get("metric") if form.is_valid() else None
     if not metric:
         return render(request, "evaluation/cases.html",
-                      {"form": form, "error": True, "nav": "stats"}, status=400)
+                      {"form": form, "error": True}, status=400)
     qs = cases_behind(
         request.user, metric, q.period, region=q.filters.region,
         department=q.filters.department,
@@ -167,7 +166,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     label = COUNT_LABELS.get(metric) or dict(_METRIC_LABELS).get(metric, metric)
     return render(request, "evaluation/cases.html", {
         "form": form, "q": q, "metric": metric, "metric_label": label, "page": page,
-        "rows": rows, "nav": "stats",
+        "rows": rows,
     })
 
 

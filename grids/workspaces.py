@@ -83,7 +83,10 @@ WORK_PAGES: dict[str, list[tuple[str, Any]]] = {
     Role.GRID_HEAD: _WORKER_PAGES,
     Role.STREET_STAFF: _CENTER_PAGES,
     Role.DISTRICT_STAFF: _CENTER_PAGES,
-    Role.HANDLER: [("reports:inbox", pgettext_lazy("nav", "待办案件"))],
+    Role.HANDLER: [
+        ("reports:inbox", pgettext_lazy("nav", "待办案件")),
+        ("reports:done", pgettext_lazy("nav", "已办案件")),
+    ],
     Role.LEADER: [
         ("reports:board", pgettext_lazy("nav", "案件总览")),
         ("reports:overdue", pgettext_lazy("nav", "督办")),

@@ -40,7 +40,7 @@ INSTALLED_APPS = [
     "mptt",
     "import_export",
     "csp",
-    "axes",
+    "accounts.axes_app.AxesConfig",  # django-axes, named in Chinese
     "django_filters",
     "django_htmx",
     "template_partials",

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
-from grids.models import Department, Level, Region, Role
+from grids.models import Building, Department, Level, Region, Role
 from grids.selectors import is_city_admin, regions_visible_to, scope_for, subtree_q
 from reports import sla
 from reports.fit import department_fits
@@ -246,6 +246,33 @@ def filing_grids(user: Any) -> QuerySet[Region]:
     ).order_by("code")
 
 
+def filing_map(grids: QuerySet[Region]) -> dict[str, Any]:
+    """The filing page's map: the grids the user files in and their buildings, as the
+    workspace map draws them (two queries, bounded by the user's own few grids)."""
+    regions = list(grids.only("id", "code", "name", "level", "boundary"))
+    buildings = Building.objects.filter(grid__in=[g.pk for g in regions]).only(
+        "id", "name", "lng", "lat"
+    ).order_by("code")
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "geometry": g.boundary,
+            "properties": {"id": g.pk, "name": g.name, "kind": "own"},
+        }
+        for g in regions
+        if g.boundary
+    ]
+    features += [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [b.lng, b.lat]},
+            "properties": {"id": b.pk, "name": b.name, "kind": "building"},
+        }
+        for b in buildings
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
 def reports_to_verify(user: Any) -> QuerySet[Report]:
     """待核查: handled cases in the user's grids (grid worker) or communities (grid head),
     waiting for the on-site check; the oldest deadline first."""
@@ -471,14 +498,14 @@ def triage_queue(user: Any) -> QuerySet[Report]:
     )
 
 
-def board_cases(user: Any) -> QuerySet[Report]:
-    """Every open case in the user's scope, newest first (the board filters this)."""
-    return (
-        reports_visible_to(user)
-        .filter(state__in=OPEN_STATES)
-        .select_related(*_LIST_RELATED)
-        .order_by("-created_at", "-pk")
-    )
+def board_cases(user: Any, *, open_only: bool = True) -> QuerySet[Report]:
+    """Every case in the user's scope, newest first: open ones only, or with
+    ``open_only=False`` also the closed, rejected and merged ones (the board's history,
+    which its state filter narrows)."""
+    qs = reports_visible_to(user)
+    if open_only:
+        qs = qs.filter(state__in=OPEN_STATES)
+    return qs.select_related(*_LIST_RELATED).order_by("-created_at", "-pk")
 
 
 def inbox_cases(user: Any) -> QuerySet[Report]:
@@ -488,6 +515,21 @@ def inbox_cases(user: Any) -> QuerySet[Report]:
         Report.objects.filter(department_id__in=departments, state__in=INBOX_STATES)
         .select_related(*_LIST_RELATED)
         .order_by(_urgency_first(), F("handle_due").asc(nulls_last=True), "pk")
+    )
+
+
+# 已办: the states a case is in once its department has reported it handled.
+DONE_STATES = (State.HANDLED, State.VERIFIED, State.CLOSED)
+
+
+def done_cases(user: Any) -> QuerySet[Report]:
+    """已办: cases the user's departments handled (reported done, checked, closed), newest
+    first; the department's own history, whatever became of the case afterwards."""
+    departments = [d.pk for d in scope_for(user).departments]
+    return (
+        Report.objects.filter(department_id__in=departments, state__in=DONE_STATES)
+        .select_related(*_LIST_RELATED)
+        .order_by("-created_at", "-pk")
     )
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("center/board.xlsx", desk.board_export, name="board_export"),
     path("center/overdue/", desk.overdue, name="overdue"),
     path("dept/inbox/", desk.inbox, name="inbox"),
+    path("dept/done/", desk.done, name="done"),
     path("notifications/", desk.notifications, name="notifications"),
     path("notifications/bell/", desk.bell, name="bell"),
 ]

@@ -17,7 +17,7 @@ from django.http import Http404
 
 from grids.models import Building, Level, Region, Role
 from grids.selectors import scope_for, subtree_q
-from residents.models import CareLevel, Household, Person, Visit, Wish
+from residents.models import CareLevel, Change, Household, Person, Tag, Visit, Wish
 
 RESIDENT_ROLES = (
     Role.GRID_WORKER, Role.GRID_HEAD, Role.STREET_STAFF, Role.DISTRICT_STAFF, Role.LEADER,
@@ -139,6 +139,15 @@ def communities_exportable_by(user: Any) -> QuerySet[Region]:
 
 def care_levels() -> list[CareLevel]:
     return list(CareLevel.objects.order_by("rank"))
+
+
+def household_changes(household: Household, limit: int = 30) -> list[Change]:
+    """The household's latest changes with their actor and person (one query)."""
+    return list(household.changes.select_related("actor", "person")[:limit])
+
+
+def tag_names() -> dict[str, str]:
+    return dict(Tag.objects.values_list("code", "name"))
 
 
 # -- situation map (七彩民情图) -------------------------------------------------------------

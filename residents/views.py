@@ -36,7 +36,8 @@ from residents.forms import (
     VisitForm,
     WishClaimForm,
 )
-from residents.models import ImportStatus, RegisterImport, Tag
+from residents.history import change_text
+from residents.models import CareLevel, Change, Household, ImportStatus, RegisterImport, Tag
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -116,6 +117,14 @@ def situation_map(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+def _changes(h: Household, levels: list[CareLevel]) -> list[tuple[Change, str]]:
+    """The last changes, each with its sentence (2 queries: changes, tag names)."""
+    names, tags = {lv.rank: lv.name for lv in levels}, selectors.tag_names()
+    return [
+        (c, change_text(c, levels=names, tags=tags)) for c in selectors.household_changes(h)
+    ]
+
+
 @residents_page
 def household(request: HttpRequest, pk: int) -> HttpResponse:
     h = selectors.get_household_for_user(request.user, pk)
@@ -129,10 +138,11 @@ def household(request: HttpRequest, pk: int) -> HttpResponse:
         except ResidentError as e:
             _form_error(form, e)
     members = list(h.members.filter(erased_at__isnull=True).prefetch_related("tags__tag"))
+    levels = selectors.care_levels()
     return render(request, "residents/household.html", {
-        "h": h, "members": members, "form": form, "levels": selectors.care_levels(),
+        "h": h, "members": members, "form": form, "levels": levels,
         "visits": selectors.visits_of(h), "wishes": list(h.wishes.order_by("-created_at")),
-        "changes": list(h.changes.select_related("actor")[:30]),
+        "changes": _changes(h, levels),
         "case_form": CaseForm(), "claim_form": WishClaimForm(), "member_form": MemberForm(),
     })
 

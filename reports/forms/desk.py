@@ -197,14 +197,20 @@ class DecideForm(forms.Form):
 DEADLINE_CHOICES = [("overdue", _("已超期")), ("near", _("临近时限（24小时内）"))]
 
 
+ALL_STATES = "all"
+
+
 class BoardFilter(django_filters.FilterSet):
     """The board's filters; every choice list is read within the viewer's scope."""
 
     q = django_filters.CharFilter(label=_("关键词"), method="filter_text")
+    # With no state chosen the board shows the open cases; closed, rejected and merged
+    # ones are found by their state, or all together with "all".
     state = django_filters.ChoiceFilter(
         label=_("状态"),
-        choices=[(s.value, s.label) for s in State if s in OPEN_STATES],
-        empty_label=_("全部状态"),
+        choices=[(ALL_STATES, _("全部状态")), *State.choices],
+        empty_label=_("未结案件"),
+        method="filter_state",
     )
     category = django_filters.ModelChoiceFilter(
         label=_("大类"),
@@ -251,6 +257,15 @@ class BoardFilter(django_filters.FilterSet):
         start.attrs["aria-label"] = _("上报日期起")
         end.attrs["aria-label"] = _("上报日期止")
 
+    def filter_queryset(self, queryset: QuerySet[Report]) -> QuerySet[Report]:
+        qs = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("state"):
+            qs = qs.filter(state__in=OPEN_STATES)
+        return qs
+
+    def filter_state(self, qs: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
+        return qs if value == ALL_STATES else qs.filter(state=value)
+
     def filter_text(self, qs: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
         value = value.strip()
         if not value:
@@ -272,3 +287,51 @@ class BoardFilter(django_filters.FilterSet):
         if value == "near":
             return qs.filter(near_deadline_q(self.now))
         return qs
+
+
+class DoneFilter(django_filters.FilterSet):
+    """已办: the department's handled cases by state and by the date they were filed."""
+
+    state = django_filters.ChoiceFilter(
+        label=_("状态"),
+        choices=[(s.value, s.label) for s in (State.HANDLED, State.VERIFIED, State.CLOSED)],
+        empty_label=_("全部"),
+    )
+    created = django_filters.DateFromToRangeFilter(
+        label=_("上报日期"),
+        field_name="created_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+    def __init__(self, data: Any, queryset: QuerySet[Report]) -> None:
+        super().__init__(data, queryset=queryset)
+        start, end = self.form.fields["created"].widget.widgets
+        start.attrs["aria-label"] = _("上报日期起")
+        end.attrs["aria-label"] = _("上报日期止")
+
+
+class MineFilter(django_filters.FilterSet):
+    """我的上报: the worker's own cases, by state and by the date they were filed."""
+
+    state = django_filters.ChoiceFilter(
+        label=_("状态"), choices=State.choices, empty_label=_("全部状态")
+    )
+    created = django_filters.DateFromToRangeFilter(
+        label=_("上报日期"),
+        field_name="created_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+    def __init__(self, data: Any, queryset: QuerySet[Report]) -> None:
+        super().__init__(data, queryset=queryset)
+        start, end = self.form.fields["created"].widget.widgets
+        start.attrs["aria-label"] = _("上报日期起")
+        end.attrs["aria-label"] = _("上报日期止")

@@ -69,7 +69,7 @@ class Page:
         return self.number + 1
 
 
-def _page(request: HttpRequest, qs: QuerySet[Any], per_page: int = PER_PAGE) -> Page:
+def page_of(request: HttpRequest, qs: QuerySet[Any], per_page: int = PER_PAGE) -> Page:
     """One page of ``qs`` (1 count query bounded by the cap, 1 row query + prefetches)."""
     last = max(1, selectors.COUNT_CAP // per_page)
     try:
@@ -111,7 +111,7 @@ def _clocked(reports: list[Report], now: datetime) -> list[Row]:
 def triage(request: HttpRequest) -> HttpResponse:
     """分拨台: new, returned and sent-down cases, most urgent and oldest first."""
     _require_center(request.user)
-    page = _page(request, selectors.triage_queue(request.user))
+    page = page_of(request, selectors.triage_queue(request.user))
     departments = selectors.dispatchable_departments(request.user)
     candidates = selectors.merge_candidates_for(page.rows)
     rows = _clocked(page.rows, timezone.now())
@@ -136,7 +136,7 @@ def _board_filter(request: HttpRequest) -> f.BoardFilter:
     user = request.user
     return f.BoardFilter(
         request.GET,
-        selectors.board_cases(user),
+        selectors.board_cases(user, open_only=False),
         departments=departments_visible_to(user),
         regions=regions_visible_to(user),
         now=timezone.now(),
@@ -147,11 +147,12 @@ def _board_filter(request: HttpRequest) -> f.BoardFilter:
 @read_replica
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
-    """案件总览: every open case in scope, filtered, paginated, on a map."""
+    """案件总览: the open cases in scope, or by state and date every case ever filed
+    (closed, rejected, merged included); filtered, paginated, on a map."""
     _require_center(request.user, leaders=True)
     flt = _board_filter(request)
     qs = flt.qs if flt.is_valid() else flt.queryset.none()
-    page = _page(request, qs)
+    page = page_of(request, qs)
     labels = dict(State.choices)
     points = [
         {"id": pk, "number": number, "lat": lat, "lng": lng, "state": str(labels[state])}
@@ -256,9 +257,28 @@ def inbox(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     if not scope.departments:
         raise PermissionDenied(_("只有处置部门人员可以使用此页面"))
-    page = _page(request, selectors.inbox_cases(request.user))
+    page = page_of(request, selectors.inbox_cases(request.user))
     ctx = {"page": page, "rows": _clocked(page.rows, timezone.now())}
     return render(request, "reports/desk/inbox.html", ctx)
+
+
+@login_required
+@require_GET
+def done(request: HttpRequest) -> HttpResponse:
+    """已办: cases my department handled, by state and date, newest first."""
+    if not scope_for(request.user).departments:
+        raise PermissionDenied(_("只有处置部门人员可以使用此页面"))
+    flt = f.DoneFilter(request.GET, selectors.done_cases(request.user))
+    page = page_of(request, flt.qs if flt.is_valid() else flt.queryset.none())
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {
+        "filter": flt,
+        "page": page,
+        "rows": _clocked(page.rows, timezone.now()),
+        "query": query.urlencode(),
+    }
+    return render(request, "reports/desk/done.html", ctx)
 
 
 @login_required
@@ -270,7 +290,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         ids = [int(raw)] if raw.isdigit() else None
         services.notification_mark_read(user=request.user, ids=ids)
         return redirect("reports:notifications")
-    page = _page(request, selectors.notifications_for(request.user).select_related("report"))
+    page = page_of(request, selectors.notifications_for(request.user).select_related("report"))
     return render(request, "reports/desk/notifications.html", {"page": page})
 
 

@@ -30,6 +30,7 @@ from accounts.models import User
 from accounts.throttling import client_ip
 from reports import selectors, services, workflow
 from reports.calendar import get_calendar
+from reports.forms.desk import MineFilter
 from reports.forms.phone import (
     FilingForm,
     NearbyQuery,
@@ -38,12 +39,14 @@ from reports.forms.phone import (
     VerifyForm,
 )
 from reports.models import OPEN_STATES, Report, State
+from reports.views.desk import page_of
 
 # The assets the service worker keeps so the filing page opens with no signal.
 OFFLINE_ASSETS = (
     "css/base.css",
     "css/phone.css",
     "js/queue.js",
+    "js/region-layer.js",
     "js/file.js",
     "vendor/browser-image-compression-2.0.2/browser-image-compression.js",
     "leaflet/leaflet.css",
@@ -99,7 +102,7 @@ def _filing_page(
     service, or re-renders with the Chinese reason and nothing saved."""
     user = _worker(request)
     grids = selectors.filing_grids(user)
-    ctx = {"categories": selectors.categories_for_filing()}
+    ctx = {"categories": selectors.categories_for_filing(), "grid_map": selectors.filing_map(grids)}
     if request.method != "POST":
         form = form_class(grids=grids, initial={"idempotency_key": uuid.uuid4().hex})
         return render(request, template, {**ctx, "form": form})
@@ -206,10 +209,17 @@ def _rows(reports: list[Report]) -> list[dict[str, Any]]:
 @login_required
 @require_GET
 def mine(request: HttpRequest) -> HttpResponse:
-    """我的上报: my cases with state, department and time left."""
+    """我的上报: my cases with state, department and time left; older ones by page, by state
+    and by date (the worker's history)."""
     user = _worker(request)
-    reports = list(selectors.reports_filed_by(user)[:50])
-    return render(request, "reports/phone/mine.html", {"rows": _rows(reports)})
+    flt = MineFilter(request.GET, selectors.reports_filed_by(user))
+    page = page_of(request, flt.qs if flt.is_valid() else flt.queryset.none())
+    query = request.GET.copy()
+    query.pop("page", None)
+    filtered = any(request.GET.get(k) for k in ("state", "created_after", "created_before"))
+    ctx = {"rows": _rows(page.rows), "page": page, "filter": flt, "query": query.urlencode(),
+           "filtered": filtered}
+    return render(request, "reports/phone/mine.html", ctx)
 
 
 @login_required

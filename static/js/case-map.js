@@ -50,6 +50,8 @@
       if (markers.length) {
         map.fitBounds(L.latLngBounds(points.map(function (p) { return [p.lat, p.lng]; })), { padding: [20, 20], maxZoom: 16 });
       }
+      var empty = document.getElementById("board-map-empty");
+      if (empty) { empty.hidden = markers.length > 0; }
       boardEl.setAttribute("data-ready", "1");
       boardEl.setAttribute("data-points", String(markers.length));
     };

@@ -33,9 +33,17 @@
 
   function pct(v) { return v === null || v === undefined ? "—" : v.toFixed(1) + "%"; }
 
+  // A panel with nothing to show says so (the text is in the page, shown or hidden here).
+  function empty(id, isEmpty) {
+    var el = document.getElementById(id + "-empty");
+    if (el) { el.hidden = !isEmpty; }
+  }
+
   function rows(tbodyId, items, keys) {
     var body = document.getElementById(tbodyId);
     if (!body) { return; }
+    empty(tbodyId, !items.length);
+    body.closest("table").hidden = !items.length;
     while (body.firstChild) { body.removeChild(body.firstChild); }
     items.forEach(function (item) {
       var tr = document.createElement("tr");
@@ -81,7 +89,11 @@
   }
 
   function drawTrend(d) {
-    if (!trendChart) { return; }
+    var none = !d.kpi.reported;
+    empty("sc-trend", none);
+    document.getElementById("sc-trend").hidden = none;
+    if (!trendChart || none) { return; }
+    trendChart.resize();
     trendChart.setOption({
       tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { textStyle: text, top: 0 },
@@ -100,7 +112,11 @@
   }
 
   function drawCategories(d) {
-    if (!catChart) { return; }
+    var none = !d.categories.length;
+    empty("sc-cats", none);
+    document.getElementById("sc-cats").hidden = none;
+    if (!catChart || none) { return; }
+    catChart.resize();
     var cats = d.categories.slice().reverse();
     catChart.setOption({
       tooltip: { trigger: "axis", renderMode: "richText", axisPointer: { type: "shadow" } },
@@ -112,6 +128,7 @@
   }
 
   function drawHeat(d) {
+    empty("sc-heat", !d.heat.length);
     if (!heatMap) { return; }
     if (outlineLayer) { heatMap.removeLayer(outlineLayer); }
     outlineLayer = L.geoJSON(d.map.geojson, { style: { color: "#5fd3ff", weight: 1, fillOpacity: 0.04 } }).addTo(heatMap);

@@ -125,10 +125,16 @@
     var cfg = JSON.parse(document.getElementById("map-config").textContent);
     mapEl.hidden = false;
     map = L.map(mapEl, { scrollWheelZoom: false }).setView(cfg.center || [39.1, 117.2], cfg.zoom || 15);
-    if (cfg.tileUrl) {
-      var opts = { attribution: cfg.attribution || "", maxZoom: 19 };
-      if (cfg.subdomains) { opts.subdomains = cfg.subdomains; }
-      L.tileLayer(cfg.tileUrl, opts).addTo(map);
+    // The worker's grids and buildings, drawn as the workspace map draws them, so the pin
+    // has something to be placed against even with no tile server.
+    var gridData = document.getElementById("grid-map");
+    if (window.JZT && gridData) {
+      JZT.baseLayer(map, mapEl, cfg);
+      var grids = JZT.regionLayer(JSON.parse(gridData.textContent)).addTo(map);
+      if (grids.getBounds().isValid()) { map.fitBounds(grids.getBounds(), { padding: [10, 10] }); }
+      mapEl.setAttribute("data-grids", String(grids.getLayers().length));
+    } else if (cfg.tileUrl) {
+      L.tileLayer(cfg.tileUrl, { attribution: "", maxZoom: 19 }).addTo(map);
     } else { mapEl.classList.add("no-tiles"); }
     map.on("click", function (e) { placeMarker(e.latlng.lat, e.latlng.lng, true); });
   }

@@ -19,7 +19,7 @@
     span.textContent = named ? p.name : p.summary;
     return span;
   }
-  var bounds = [];
+  var bounds = [], markers = [];
   points.forEach(function (p) {
     var marker = L.circleMarker([p.lat, p.lng], {
       radius: 9, color: "#222", weight: p.party ? 3 : 1, fillColor: p.color, fillOpacity: 0.95
@@ -29,12 +29,41 @@
       var target = document.getElementById("b-" + p.id);
       if (target) { target.scrollIntoView({ behavior: "smooth" }); }
     });
+    marker.on("mouseover", function () {
+      var node = marker.getTooltip() && marker.getTooltip().getElement();
+      if (node) { node.classList.remove("bld-label-hidden"); }
+    });
+    marker.on("mouseout", function () { declutter(); });
+    markers.push(marker);
     bounds.push([p.lat, p.lng]);
   });
+
+  // Permanent labels never overlap: at each zoom a label that would cover one already
+  // shown is left out (its name still shows on hover or tap, and once zoomed in).
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+  function declutter() {
+    if (!named) { return; }
+    var shown = [];
+    markers.forEach(function (marker) {
+      var tip = marker.getTooltip();
+      var node = tip && tip.getElement();
+      if (!node) { return; }
+      node.classList.remove("bld-label-hidden");
+      var box = node.getBoundingClientRect();
+      var hit = shown.some(function (other) { return overlaps(box, other); });
+      if (hit) { node.classList.add("bld-label-hidden"); } else { shown.push(box); }
+    });
+    el.setAttribute("data-labels", String(shown.length));
+  }
+  map.on("zoomend moveend", declutter);
+
   if (bounds.length) {
     map.fitBounds(bounds, { padding: [60, 60], maxZoom: 18 });
   } else {
     map.setView(cfg.center, cfg.zoom);
   }
+  declutter();
   el.setAttribute("data-ready", "1");
 }());

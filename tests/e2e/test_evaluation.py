@@ -1,12 +1,10 @@
 """In a real browser: the leader's screen at 1920×1080 and on a phone, the statistics pages
-at 1366 px; charts drawn, no CSP refusal. Screenshots are copied to docs/screens/."""
+at 1366 px; charts drawn, no CSP refusal. Screenshots go to tests/e2e/screenshots/."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ from accounts.models import User
 from evaluation.rollup import rollups_catch_up
 from grids.models import Role
 from tests.conftest import City
+from tests.e2e.conftest import axe_violations
 from tests.evaluation import conftest as evaluation_fixtures
 from tests.evaluation.conftest import March
 from tests.factories import UserFactory, assign
@@ -28,7 +27,6 @@ street_handler = evaluation_fixtures.street_handler
 clock = evaluation_fixtures.clock
 march = evaluation_fixtures.march
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 MARCH = "period=month&date=2025-03-01"
 
 
@@ -55,11 +53,6 @@ def _log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
-def _keep(path: Path, name: str) -> None:
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, DOCS / f"evaluation-{name}.png")
-
-
 def _csp_refusals(page: Any) -> list[str]:
     refused: list[str] = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
@@ -84,7 +77,7 @@ def test_it_draws_the_leaders_screen_at_1920_by_1080(
     assert page.locator("#sc-overdue-body tr").count() == 1
     assert page.locator("#sc-heat canvas.leaflet-heatmap-layer").count() == 1
     assert refused == []
-    _keep(screenshot(page, "evaluation-screen-1920"), "screen-1920")
+    screenshot(page, "evaluation-screen-1920")
     context.close()
 
 
@@ -99,7 +92,7 @@ def test_it_stacks_the_leaders_screen_on_a_phone(
 
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # nothing wider than the phone
-    _keep(screenshot(phone, "evaluation-screen-phone"), "screen-phone")
+    screenshot(phone, "evaluation-screen-phone")
 
 
 @pytest.mark.parametrize(
@@ -123,7 +116,7 @@ def test_it_shows_the_statistics_pages_at_1366(
 
     assert page.locator(".eval-table tbody tr").count() >= 2
     assert refused == []
-    _keep(screenshot(page, f"evaluation-{name}"), name)
+    screenshot(page, f"evaluation-{name}")
     context.close()
 
 
@@ -140,5 +133,35 @@ def test_it_drills_down_from_the_street_table_to_the_cases(
 
     assert "结案数" in page.locator("h1").inner_text()
     assert page.locator(".eval-table tbody tr").count() == 20
-    _keep(screenshot(page, "evaluation-drilldown"), "drilldown")
+    screenshot(page, "evaluation-drilldown")
+    context.close()
+
+
+def test_it_says_so_when_the_leaders_screen_has_nothing_to_show(
+    browser: Any, live_server: Any, city_leader: User, screenshot: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    _log_in(page, live_server.url, "mayor")
+    page.goto(f"{live_server.url}/evaluation/screen/?{MARCH}")
+    page.wait_for_selector("#sc-map canvas")
+    for panel in ("sc-trend", "sc-cats", "sc-hot-body", "sc-overdue-body", "sc-heat"):
+        assert page.locator(f"#{panel}-empty").is_visible(), panel
+    assert page.locator("#sc-trend").is_hidden() and page.locator("#sc-cats").is_hidden()
+    assert axe_violations(page) == []
+    screenshot(page, "evaluation-screen-empty")
+    context.close()
+
+
+def test_it_keeps_the_navigation_and_the_bell_on_the_statistics_page(
+    browser: Any, live_server: Any, street_staff: User, screenshot: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    _log_in(page, live_server.url, street_staff.username)
+    page.goto(f"{live_server.url}/evaluation/?{MARCH}")
+    assert page.locator(".mainnav").get_by_role("link", name="分拨台").is_visible()
+    assert page.locator("#bell").is_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "evaluation-stats-with-navigation")
     context.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +28,6 @@ catalog = reports_fixtures.catalog
 street_department = reports_fixtures.street_department
 street_handler = reports_fixtures.street_handler
 
-DOCS_SCREENS = Path(__file__).resolve().parents[2] / "docs/screens"
 HERE = {"longitude": 117.175, "latitude": 39.105}  # inside 第六网格
 
 
@@ -246,7 +244,22 @@ def test_it_renders_each_phone_page_accessibly_at_390_and_1366(
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
         assert axe_violations(page) == []
-        shot = screenshot(page, f"phone-{name}-{label}")
-        DOCS_SCREENS.mkdir(parents=True, exist_ok=True)
-        (DOCS_SCREENS / shot.name).write_bytes(shot.read_bytes())
+        screenshot(page, f"phone-{name}-{label}")
         context.close()
+
+
+def test_it_draws_the_workers_grid_and_buildings_on_the_filing_map(
+    phone: Any, live_server: Any, worker: User, city: City, catalog: Catalog, screenshot: Any
+) -> None:
+    BuildingFactory(grid=city.grid, number="25", name="25号楼", lng=117.175, lat=39.105)
+    BuildingFactory(grid=city.grid, number="26", name="<b>26号楼</b>", lng=117.178, lat=39.107)
+    _log_in(phone, live_server.url)
+    _open_filing(phone, live_server.url)
+    # The grid's outline, two building points and the worker's pin.
+    assert phone.locator("#pin-map").get_attribute("data-grids") == "3"
+    assert phone.locator("#pin-map .leaflet-overlay-pane svg path").count() == 4
+    phone.locator("#pin-map .leaflet-overlay-pane svg path").nth(2).hover()
+    tooltip = phone.locator("#pin-map .leaflet-tooltip")
+    assert tooltip.inner_text() == "<b>26号楼</b>"  # a name is text, never markup
+    assert axe_violations(phone) == []
+    screenshot(phone, "phone-file-map")

@@ -6,7 +6,7 @@ center (wanxing) accepts and dispatches from its triage page; the department han
 (zhifa), told by the bell, acknowledges in the inbox and handles with a result photo on
 the case page; 张鑫, told by the bell, checks on site on /m/verify/ and passes it; the
 center closes it. Each person has their own browser context and logs in through the login
-form. Screenshots go to docs/screens/story-*.png (docs/screens.md, "The story"). A second
+form. Screenshots go to tests/e2e/screenshots/story-*.png. A second
 test takes the rework path: the check fails with a reason and a photo, the handler is told
 and handles again, the second check passes.
 """
@@ -14,14 +14,11 @@ and handles again, the second check passes.
 from __future__ import annotations
 
 import io
-import shutil
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from PIL import Image
 
 from accounts.models import User
@@ -40,7 +37,6 @@ catalog = report_fixtures.catalog
 street_department = report_fixtures.street_department
 street_handler = report_fixtures.street_handler
 
-DOCS = Path(settings.BASE_DIR) / "docs/screens"
 HERE = {"longitude": 117.175, "latitude": 39.105}  # inside 第六网格
 PASSWORD = "pw-123456"
 
@@ -90,10 +86,7 @@ def _jpeg(colour: tuple[int, int, int], name: str) -> dict[str, Any]:
 
 def _shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    shutil.copy(path, DOCS / f"{name}.png")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def _bell(page: Any) -> str:

@@ -57,11 +57,11 @@ def test_it_reads_the_table_in_as_many_queries_at_2n_rows_as_at_n(
     _workers_file(city, catalog.roof_tree, 3)
 
     # session, user, scope, city + weights, labels, current and previous sums by row,
-    # current and previous totals, stage hours: none of them per row.
+    # current and previous totals, stage hours, the bell's unread count: none of them per row.
     with django_assert_num_queries(len(n_rows.captured_queries)):
         response = client.get(url, {**_today(), "by": by})
     assert len(response.context["rows"]) >= 2
-    assert len(n_rows.captured_queries) <= 11
+    assert len(n_rows.captured_queries) <= 12
 
 
 def test_it_lists_the_cases_behind_a_figure_in_as_many_queries_at_2n_as_at_n(
@@ -79,8 +79,9 @@ def test_it_lists_the_cases_behind_a_figure_in_as_many_queries_at_2n_as_at_n(
 
     _workers_file(city, catalog.roof_tree, 3)
 
-    # session, user, scope, count, one page of cases with category, grid, street, department
+    # session, user, scope, count, one page of cases with category, grid, street, department,
+    # the bell's unread count
     with django_assert_num_queries(len(n_rows.captured_queries)):
         response = client.get(url, params)
     assert response.context["page"].paginator.count == 6
-    assert len(n_rows.captured_queries) == 5
+    assert len(n_rows.captured_queries) == 6

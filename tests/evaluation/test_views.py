@@ -273,3 +273,32 @@ def test_it_writes_a_hostile_region_name_into_the_table_as_text(
     body = response.content.decode()
     assert payload not in body
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;万兴" in body
+
+
+@pytest.mark.parametrize("name", ["evaluation:stats", "evaluation:cases"])
+def test_it_keeps_the_main_navigation_and_the_bell_on_the_statistics_pages(
+    street_staff: User, name: str
+) -> None:
+    html = _client(street_staff).get(reverse(name), MARCH).content.decode()
+    assert 'class="mainnav"' in html
+    assert f'href="{reverse("reports:triage")}"' in html  # the center's own pages
+    assert 'id="bell"' in html
+
+
+def test_it_stops_the_screens_trend_at_today(
+    month: March, leader: User, clock: Callable[[str], None]
+) -> None:
+    clock("2025-03-12 10:00")
+    data = _client(leader).get(reverse("evaluation:screen_json"), MARCH).json()
+    trend = {d["day"]: d for d in data["trend"]}
+    assert len(trend) == 31  # the month's axis stays whole
+    assert trend["2025-03-12"]["reported"] is not None
+    assert all(
+        (trend[f"2025-03-{d}"]["reported"], trend[f"2025-03-{d}"]["closed"]) == (None, None)
+        for d in range(13, 32)
+    )
+
+
+def test_it_shows_the_month_chosen_when_the_statistics_page_opens(street_staff: User) -> None:
+    html = _client(street_staff).get(reverse("evaluation:stats")).content.decode()
+    assert '<option value="month" selected>' in html

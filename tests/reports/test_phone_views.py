@@ -260,8 +260,8 @@ def test_it_lists_my_reports_in_a_fixed_number_of_queries(
         file_report(worker, city, catalog.garbage)
     c = _client(worker)
     # session, user, scope (assignments), filing grids, reports with category/department/
-    # standard, calendar revision, stage limits, unread notices (bell).
-    with django_assert_num_queries(8):
+    # standard, their count (bounded), calendar revision, stage limits, unread notices (bell).
+    with django_assert_num_queries(9):
         assert c.get(reverse("reports:mine")).status_code == 200
 
 
@@ -443,3 +443,61 @@ def test_it_serves_the_service_worker_from_the_root(client: Client) -> None:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")
     assert "/static/js/file.js" in response.content.decode()
+
+
+# -- the filing map ----------------------------------------------------------------------
+
+
+def test_it_gives_the_filing_map_the_workers_grid_and_its_buildings(
+    worker: User, city: City, catalog: Catalog
+) -> None:
+    BuildingFactory(grid=city.grid, name="25号楼<b>", lng=117.175, lat=39.105)
+    BuildingFactory(grid=city.neighbour_grid, name="邻格楼", lng=117.18, lat=39.1)
+    response = _client(worker).get(reverse("reports:file"))
+    body = response.content.decode()
+    features = [
+        (f["properties"]["kind"], f["properties"]["name"])
+        for f in response.context["grid_map"]["features"]
+    ]
+    assert features == [("own", city.grid.name), ("building", "25号楼<b>")]
+    assert 'id="grid-map"' in body and "\\u003Cb\\u003E" in body and "<b>" not in body
+    assert "/static/js/region-layer.js" in body
+
+
+def test_it_gives_the_self_handled_map_the_workers_grid(worker: User, city: City) -> None:
+    response = _client(worker).get(reverse("reports:self_handled"))
+    kinds = [f["properties"]["kind"] for f in response.context["grid_map"]["features"]]
+    assert kinds == ["own"]
+
+
+def test_it_finds_my_closed_and_older_cases_by_state_and_date(
+    worker: User, city: City, catalog: Catalog, street_staff: User
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    open_case = file_report(worker, city, catalog.garbage)
+    rejected = workflow.report_reject(
+        file_report(worker, city, catalog.garbage), actor=street_staff, reason="不属实"
+    )
+    old = file_report(worker, city, catalog.garbage)
+    Report.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=90))
+    c = _client(worker)
+    url = reverse("reports:mine")
+    html = c.get(url, {"state": "rejected"}).content.decode()
+    assert rejected.number in html and open_case.number not in html
+    since = (timezone.localdate() - timedelta(days=30)).isoformat()
+    html = c.get(url, {"created_after": since}).content.decode()
+    assert open_case.number in html and old.number not in html
+
+
+def test_it_pages_my_reports_past_the_first_fifty(
+    worker: User, city: City, catalog: Catalog
+) -> None:
+    first = file_report(worker, city, catalog.garbage)
+    for _ in range(50):
+        file_report(worker, city, catalog.garbage)
+    c = _client(worker)
+    assert first.number not in c.get(reverse("reports:mine")).content.decode()
+    assert first.number in c.get(reverse("reports:mine"), {"page": 2}).content.decode()

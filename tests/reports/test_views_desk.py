@@ -479,3 +479,115 @@ def test_it_draws_routed_triage_rows_in_the_same_queries_at_n_and_2n(
 
     # The 12 of the unrouted queue, plus the rules named by the rows' routing events.
     _budget(django_assert_num_queries, _client(street_staff), reverse("reports:triage"), grow, 13)
+
+
+# -- history: closed cases on the board, the department's 已办 -----------------------------
+
+
+def _handled(r: Report, staff: User, department: Department, handler: User) -> Report:
+    r = _dispatch(r, staff, department)
+    workflow.report_acknowledge(r, actor=handler)
+    return workflow.report_handle(r, actor=handler, note="已处置", photos=[jpeg()])
+
+
+def _closed(r: Report, staff: User, department: Department, handler: User, worker: User) -> Report:
+    r = _handled(r, staff, department, handler)
+    workflow.report_verify(r, actor=worker, passed=True)
+    return workflow.report_close(r, actor=staff)
+
+
+def test_it_finds_closed_rejected_and_merged_cases_on_the_board_by_state(
+    street_staff: User, street_handler: User, street_department: Department, worker: User,
+    city: City, catalog: Catalog,
+) -> None:
+    open_case = file_report(worker, city, catalog.roof_tree)
+    closed = _closed(file_report(worker, city, catalog.roof_tree), street_staff,
+                     street_department, street_handler, worker)
+    rejected = workflow.report_reject(
+        file_report(worker, city, catalog.garbage), actor=street_staff, reason="不属实"
+    )
+    c = _client(street_staff)
+    url = reverse("reports:board")
+    html = c.get(url).content.decode()
+    assert open_case.number in html and closed.number not in html  # open cases by default
+    for state in ("closed", "rejected", "merged"):
+        assert f'<option value="{state}"' in html
+    html = c.get(url, {"state": "closed"}).content.decode()
+    assert closed.number in html and open_case.number not in html
+    html = c.get(url, {"state": "rejected"}).content.decode()
+    assert rejected.number in html and closed.number not in html
+    html = c.get(url, {"state": "all"}).content.decode()
+    assert all(r.number in html for r in (open_case, closed, rejected))
+
+
+def test_it_narrows_the_boards_history_to_a_date_range(
+    street_staff: User, street_handler: User, street_department: Department, worker: User,
+    city: City, catalog: Catalog,
+) -> None:
+    old = _closed(file_report(worker, city, catalog.roof_tree), street_staff,
+                  street_department, street_handler, worker)
+    Report.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    recent = _closed(file_report(worker, city, catalog.roof_tree), street_staff,
+                     street_department, street_handler, worker)
+    since = (timezone.localdate() - timedelta(days=7)).isoformat()
+    html = _client(street_staff).get(
+        reverse("reports:board"), {"state": "closed", "created_after": since}
+    ).content.decode()
+    assert recent.number in html and old.number not in html
+
+
+def test_it_lists_the_cases_my_department_handled_by_state(
+    street_staff: User, street_handler: User, street_department: Department, handler: User,
+    worker: User, city: City, catalog: Catalog,
+) -> None:
+    handled = _handled(file_report(worker, city, catalog.roof_tree), street_staff,
+                       street_department, street_handler)
+    closed = _closed(file_report(worker, city, catalog.roof_tree), street_staff,
+                     street_department, street_handler, worker)
+    waiting = _dispatch(file_report(worker, city, catalog.roof_tree), street_staff,
+                        street_department)
+    c = _client(street_handler)
+    html = c.get(reverse("reports:done")).content.decode()
+    assert handled.number in html and closed.number in html and waiting.number not in html
+    assert 'href="/dept/done/" aria-current="page"' in html  # in the handler's navigation
+    html = c.get(reverse("reports:done"), {"state": "closed"}).content.decode()
+    assert closed.number in html and handled.number not in html
+    # Another department's handler sees none of them.
+    html = _client(handler).get(reverse("reports:done")).content.decode()
+    assert handled.number not in html and closed.number not in html
+
+
+def test_it_refuses_the_done_list_to_people_without_a_department(
+    street_staff: User, worker: User
+) -> None:
+    assert _client(street_staff).get(reverse("reports:done")).status_code == 403
+    assert _client(worker).get(reverse("reports:done")).status_code == 403
+
+
+def test_it_draws_the_done_list_in_the_same_queries_at_n_and_2n(
+    street_staff: User, street_handler: User, street_department: Department, worker: User,
+    city: City, catalog: Catalog, django_assert_num_queries: Any,
+) -> None:
+    def grow() -> None:
+        for _ in range(3):
+            _closed(file_report(worker, city, catalog.roof_tree), street_staff,
+                    street_department, street_handler, worker)
+
+    # session, user, scope, rows, count, calendar revision, stage limits, unread count.
+    _budget(django_assert_num_queries, _client(street_handler), reverse("reports:done"), grow, 8)
+
+
+def test_it_draws_the_boards_whole_history_in_the_same_queries_at_n_and_2n(
+    street_staff: User, street_handler: User, street_department: Department, worker: User,
+    city: City, catalog: Catalog, django_assert_num_queries: Any,
+) -> None:
+    def grow() -> None:
+        for _ in range(3):
+            _closed(file_report(worker, city, catalog.roof_tree), street_staff,
+                    street_department, street_handler, worker)
+            file_report(worker, city, catalog.roof_tree)
+
+    # As the open board: session, user, scope, rows, count, map points, calendar revision,
+    # stage limits, the filter's choices (categories, departments, grids), unread count.
+    url = reverse("reports:board") + "?state=all"
+    _budget(django_assert_num_queries, _client(street_staff), url, grow, 12)

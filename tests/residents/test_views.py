@@ -311,3 +311,29 @@ def test_the_export_takes_the_role_per_grid_for_a_head_here_and_a_worker_there(
     assert list(AccessLog.objects.values_list("region_id", "rows")) == [
         (city.other_community.pk, 1)
     ]
+
+
+def test_it_tells_a_households_history_in_sentences(
+    place: Place, worker: User, city: City
+) -> None:
+    from residents.models import CareLevel, Change, ChangeKind
+
+    h = make_household(place.entrance, door="401", floor=4)
+    make_person(h, seq=1, name="韦宏伟")
+    party = Tag.objects.get(code="party")
+    person = h.members.get()
+    services.person_set_tags(actor=worker, person=person, tags={party: None})
+    level = CareLevel.objects.get(rank=1)
+    services.household_override_care(
+        actor=worker, household=h, level=level, reason="独居", until=date(2099, 1, 1),
+        today=date(2098, 6, 1),
+    )
+    Change.objects.create(household=h, kind=ChangeKind.IMPORTED, after={"rows": 3})
+    html = _client(worker).get(reverse("residents:household", args=[h.pk])).content.decode()
+    history = html[html.index("变更记录"):]
+    assert "从台账导入 3 行" in history
+    assert "建档：4 层 401" in history
+    assert "新增成员 韦宏伟（户主）" in history
+    assert f"标签：无 → {party.name}" in history
+    assert "关注等级：" in history and f"→ 1 · {level.name}（至 2099-01-01）" in history
+    assert "{" not in history and "'rows'" not in history
