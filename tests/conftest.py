@@ -13,6 +13,8 @@ the hour must freeze its own clock.
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +75,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _clock is not None:
         _clock.stop()
         _clock = None
+
+
+def python_on_test_clock(module: str) -> list[str]:
+    """The command that runs `python -m <module>` on this session's clock.
+
+    Another process (a Celery worker) would otherwise write its times on the real clock
+    beside ours, days apart when JZT_TEST_CLOCK is set; it keeps the same offset instead.
+    """
+    if _clock is None:
+        return [sys.executable, "-m", module]
+    offset = time.time() - time_machine.escape_hatch.time.time()
+    boot = (
+        "import runpy, sys, time, time_machine; "
+        f"time_machine.travel(time.time() + {offset!r}, tick=True).start(); "
+        "sys.argv = sys.argv[1:]; "
+        "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", boot, module]
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
