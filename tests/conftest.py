@@ -3,14 +3,25 @@
 City 天津市(test) → 南开区 → 万兴街道 → 天大北五村社区 → 第六网格 / 第五网格,
 and a second street 新兴街道 (和平区) with its own community and grid.
 Grids are 0.01° squares side by side so that points can be placed exactly.
+
+`JZT_TEST_CLOCK="2026-12-12T23:30:00+08:00"` moves Python's wall clock to that instant for
+the whole session (every xdist worker, live-server threads; it keeps ticking), so that CI can
+prove the suite holds on a Saturday night: a test whose outcome depends on the weekday or
+the hour must freeze its own clock.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.utils import translation
 
@@ -36,6 +47,58 @@ class City:
     other_grid: Region
     department: Department
     other_department: Department
+
+
+CLOCK_ENV = "JZT_TEST_CLOCK"
+_clock: Any = None  # the session's time_machine traveller, when JZT_TEST_CLOCK is set
+
+
+def clock_from_env(value: str | None) -> datetime | None:
+    """The instant `JZT_TEST_CLOCK` names; it must carry its UTC offset (+08:00)."""
+    if not value:
+        return None
+    at = datetime.fromisoformat(value)
+    if at.tzinfo is None:
+        raise pytest.UsageError(f"{CLOCK_ENV}={value!r} needs a UTC offset, e.g. +08:00")
+    return at
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _clock
+    at = clock_from_env(os.environ.get(CLOCK_ENV))
+    if at is not None and _clock is None:
+        _clock = time_machine.travel(at, tick=True)
+        _clock.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _clock
+    if _clock is not None:
+        _clock.stop()
+        _clock = None
+
+
+def python_on_test_clock(module: str) -> list[str]:
+    """The command that runs `python -m <module>` on this session's clock.
+
+    Another process (a Celery worker) would otherwise write its times on the real clock
+    beside ours, days apart when JZT_TEST_CLOCK is set; it keeps the same offset instead.
+    """
+    if _clock is None:
+        return [sys.executable, "-m", module]
+    offset = time.time() - time_machine.escape_hatch.time.time()
+    boot = (
+        "import runpy, sys, time, time_machine; "
+        f"time_machine.travel(time.time() + {offset!r}, tick=True).start(); "
+        "sys.argv = sys.argv[1:]; "
+        "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", boot, module]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    at = os.environ.get(CLOCK_ENV)
+    return f"clock: {CLOCK_ENV}={at} (Python's wall clock starts there)" if at else None
 
 
 @pytest.fixture(autouse=True)

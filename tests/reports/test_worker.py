@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from grids.models import Department
 from jinzhitong.celery import app as celery_app
 from jinzhitong.celery import use_broker
 from reports.models import EventKind, Report, RoutingRule, State
-from tests.conftest import City
+from tests.conftest import City, python_on_test_clock
 from tests.reports.conftest import Catalog, file_report
 
 pytestmark = [
@@ -110,9 +109,8 @@ def worker_process(broker: Broker) -> Iterator[subprocess.Popen[bytes]]:
     tmp = tempfile.mkdtemp(prefix="jzt-beat-")
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "celery",
+            # On the test's clock: events it writes sort among ours by time.
+            *python_on_test_clock("celery"),
             "-A",
             "jinzhitong",
             "worker",
