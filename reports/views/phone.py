@@ -45,8 +45,8 @@ OFFLINE_ASSETS = (
     "js/queue.js",
     "js/file.js",
     "vendor/browser-image-compression-2.0.2/browser-image-compression.js",
-    "leaflet/leaflet.css",
-    "leaflet/leaflet.js",
+    "vendor/leaflet-1.9.4/leaflet.css",
+    "vendor/leaflet-1.9.4/leaflet.js",
 )
 
 
