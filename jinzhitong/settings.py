@@ -256,6 +256,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
+# /media/ is never served as a folder: photos go through reports:photo, which checks the
+# viewer may see the case. Behind nginx, set this to the internal location aliased to
+# MEDIA_ROOT (deploy/nginx/jinzhitong.conf: "/_protected/") and nginx sends the file
+# (X-Accel-Redirect); empty, Django streams it.
+PHOTO_ACCEL_REDIRECT_PREFIX = envstr("PHOTO_ACCEL_REDIRECT_PREFIX", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

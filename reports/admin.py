@@ -123,7 +123,6 @@ class WorkScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 # here so that this section stays self-contained below the calendar section.)
 # =======================================================================================
 
-import mimetypes  # noqa: E402
 import re  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from datetime import datetime  # noqa: E402
@@ -136,7 +135,8 @@ from django.core.exceptions import PermissionDenied  # noqa: E402
 from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
-from django.http import FileResponse, Http404  # noqa: E402
+from django.http import Http404  # noqa: E402
+from django.http.response import HttpResponseBase  # noqa: E402
 from django.shortcuts import get_object_or_404, render  # noqa: E402
 from django.urls import URLPattern, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -146,6 +146,7 @@ from django.utils.translation import gettext  # noqa: E402
 from grids import geo  # noqa: E402
 from grids.models import Level, Region  # noqa: E402
 from grids.selectors import departments_visible_to, regions_visible_to  # noqa: E402
+from jinzhitong.protected import protected_file_response  # noqa: E402
 from reports import catalog as catalog_service  # noqa: E402
 from reports import dispatching  # noqa: E402
 from reports.models import (  # noqa: E402
@@ -878,7 +879,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def photo_view(
         self, request: HttpRequest, object_id: str, photo_id: int, variant: str
-    ) -> FileResponse:
+    ) -> HttpResponseBase:
         """One photo of a case the viewer may see (out of scope: 404)."""
         report = self.get_object(request, object_id)  # through the scoped get_queryset
         if report is None or variant not in ("full", "thumb"):
@@ -887,16 +888,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise PermissionDenied
         photo = get_object_or_404(ReportPhoto, report=report, pk=photo_id)
         image = photo.thumbnail if variant == "thumb" and photo.thumbnail else photo.image
-        if not image:
-            raise Http404
-        try:
-            handle = image.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404 from exc
-        content_type = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
-        response = FileResponse(handle, content_type=content_type)
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return protected_file_response(image)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         # One calendar and one stage-limit read per page, not per row.
