@@ -25,16 +25,17 @@ def protected_file_response(
     field: FieldFile, *, content_type: str | None = None
 ) -> HttpResponseBase:
     """The file of ``field``, to a viewer the caller has already checked."""
-    if not field:
+    name = field.name
+    if not field or not name:
         raise Http404
-    content_type = content_type or mimetypes.guess_type(field.name)[0] or "application/octet-stream"
+    content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
     prefix: str = getattr(settings, "PHOTO_ACCEL_REDIRECT_PREFIX", "")
     response: HttpResponseBase
     if prefix:
         # nginx keeps Content-Type and Cache-Control from this answer and sends the file
         # from its internal location (a missing file is nginx's 404).
         response = HttpResponse(content_type=content_type)
-        response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(field.name.lstrip("/"))
+        response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(name.lstrip("/"))
     else:
         try:
             handle = field.open("rb")
