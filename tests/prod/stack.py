@@ -74,9 +74,13 @@ def _wait_port(port: int, proc: subprocess.Popen[Any], what: str, timeout: float
             raise RuntimeError(f"{what} exited with {proc.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
         except OSError:
             time.sleep(0.2)
+            continue
+        time.sleep(0.5)
+        if proc.poll() is not None:  # someone else answers on that port
+            raise RuntimeError(f"{what} exited with {proc.returncode}: is port {port} taken?")
+        return
     raise RuntimeError(f"{what} did not listen on {port} within {timeout}s")
 
 
@@ -180,6 +184,7 @@ class Stack:
     env: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     collectstatic_output: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -256,10 +261,15 @@ class Stack:
         _wait_port(self.ports["redis"], self.procs["redis"], "redis-server")
 
         py = sys.executable
+        t = time.monotonic()
         self._run([py, str(ROOT / "tests/prod/seed_stack.py")], timeout=300)
+        self.timings["migrate+seed"] = time.monotonic() - t
+        t = time.monotonic()
         self.collectstatic_output = self._run(
             [py, "manage.py", "collectstatic", "--noinput", "--verbosity", "1"], timeout=300
         )
+        self.timings["collectstatic"] = time.monotonic() - t
+        t = time.monotonic()
 
         conf = str(ROOT / "deploy/gunicorn.conf.py")
         for n in (1, 2):
@@ -295,6 +305,7 @@ class Stack:
             proc = self.procs["nginx" if name == "https" else name]
             _wait_port(self.ports[name], proc, name, timeout=90)
         self._wait_ready("worker1", "worker2")
+        self.timings["processes"] = time.monotonic() - t
 
     def _wait_ready(self, *workers: str, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

@@ -55,9 +55,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     started = time.monotonic()
     try:
         s.start()
-        print(f"\nproduction stack up in {time.monotonic() - started:.1f} s "
-              f"(nginx https :{s.ports['https']}, gunicorn :{s.ports['web1']} "
-              f":{s.ports['web2']}); {s.collectstatic_output.strip().splitlines()[-1]}")
+        collected = [line for line in s.collectstatic_output.splitlines() if "static file" in line]
+        phases = ", ".join(f"{k} {v:.0f} s" for k, v in s.timings.items())
+        print(f"\nproduction stack up in {time.monotonic() - started:.0f} s ({phases}); "
+              f"nginx https :{s.ports['https']}, gunicorn :{s.ports['web1']} :{s.ports['web2']}; "
+              f"collectstatic: {' '.join(collected)}")
         yield s
     except Exception:
         for name in s.procs:
