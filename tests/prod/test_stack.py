@@ -23,6 +23,7 @@ import io
 import json
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -71,16 +72,34 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert not failed, f"a process of the stack stopped during the tests: {failed}"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def _in_own_thread(story: Callable[[Any], None]) -> None:
+    """Run ``story(browser)`` with a Chromium of its own, in a thread of its own.
+
+    On an xdist worker that already ran tests/e2e, their session browser keeps Playwright's
+    event loop running in the main thread, where a second sync Playwright refuses to start;
+    a fresh thread has no loop. Failures are raised here, in the test's thread."""
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                try:
+                    story(b)
+                finally:
+                    b.close()
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=run, name="prod-story")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _page(browser: Any, *, phone: bool) -> Any:
@@ -148,9 +167,11 @@ def _thumbnail_made(stack: Stack, report_id: int, kind: str) -> bool:
     return rows[0][0] >= 1
 
 
-def test_the_source_story_runs_through_nginx_with_photos_at_every_step(
-    stack: Stack, browser: Any
-) -> None:
+def test_the_source_story_runs_through_nginx_with_photos_at_every_step(stack: Stack) -> None:
+    _in_own_thread(lambda browser: _story(stack, browser))
+
+
+def _story(stack: Stack, browser: Any) -> None:
     base = stack.base
 
     # 1. 张鑫 files on his phone: photo, GPS position, 路灯 (proposed to 城建科).
