@@ -35,9 +35,8 @@ serve:
 serve-prod: install
 	HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) deploy/serve-prod.sh
 
-# loadgroup: the tests of one xdist_group (tests/prod: one production stack) share a worker.
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -40,7 +40,7 @@ from PIL import Image
 from tests.prod import stack as stack_module
 from tests.prod.stack import PASSWORD, Stack
 
-pytestmark = [pytest.mark.prod, pytest.mark.xdist_group("prod_stack")]
+pytestmark = pytest.mark.prod
 
 HERE = {"longitude": 117.1725, "latitude": 39.1039}  # the middle of the demo's 第六网格
 
@@ -167,8 +167,11 @@ def _thumbnail_made(stack: Stack, report_id: int, kind: str) -> bool:
     return rows[0][0] >= 1
 
 
-def test_the_source_story_runs_through_nginx_with_photos_at_every_step(stack: Stack) -> None:
+def test_the_production_stack_as_it_runs(stack: Stack) -> None:
+    """One test, so that one stack serves it all whatever worker xdist sends it to."""
     _in_own_thread(lambda browser: _story(stack, browser))
+    _static_and_media(stack)
+    _scale_out(stack)
 
 
 def _story(stack: Stack, browser: Any) -> None:
@@ -275,7 +278,8 @@ def _with_session(stack: Stack, page: Any, path: str) -> tuple[int, dict[str, st
     return stack.get(path, {"Cookie": cookie})
 
 
-def test_static_files_are_hashed_and_gzipped_and_media_is_never_public(stack: Stack) -> None:
+def _static_and_media(stack: Stack) -> None:
+    """Static files hashed and gzipped from nginx; /media/ never public."""
     assert "static files copied" in stack.collectstatic_output
     status, _headers, body = stack.get("/accounts/login/")
     assert status == 200
@@ -377,9 +381,8 @@ def _form(fields: dict[str, str], photo: bytes | None = None) -> tuple[str, byte
     return f"multipart/form-data; boundary={BOUNDARY}", b"".join(parts)
 
 
-def test_two_instances_and_two_workers_give_one_case_per_key_routed_once(
-    stack: Stack,
-) -> None:
+def _scale_out(stack: Stack) -> None:
+    """2 gunicorn instances and 2 workers: one case per key, routed once, consecutive."""
     sessions = []
     for n in (1, 2):
         s = Session(stack.instance(n))
