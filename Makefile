@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-fast lint bench messages clean
+.PHONY: install run serve serve-prod test test-fast lint bench messages clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ serve:
 		echo "REDIS_URL 未设置：后台任务在进程内执行 (tasks run in-process)"; \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT); \
 	fi
+
+# Production: DEBUG=0, gunicorn + Celery worker + beat, stopping together (deploy/serve-prod.sh).
+# Checks that migrations were applied (MIGRATE=1 applies them) and collects static files.
+serve-prod: install
+	HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) deploy/serve-prod.sh
 
 test: install
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -5,7 +5,7 @@ GeoJSON into it); ``static/js/boundary-editor.js`` draws it on a map, lets the a
 edit and delete polygons with Leaflet.draw and writes GeoJSON back. Configuration goes
 to the script as a ``json_script`` block, so the page needs no inline JavaScript.
 
-django-leaflet's own widgets need GDAL; we only serve its vendored Leaflet files.
+Leaflet and Leaflet.draw are vendored in static/vendor/ (django-leaflet's widgets need GDAL).
 """
 
 from __future__ import annotations
@@ -108,12 +108,16 @@ class BoundaryMapWidget(forms.Textarea):
     class Media:
         css = {
             "all": (
-                "leaflet/leaflet.css",
-                "leaflet/draw/leaflet.draw.css",
+                "vendor/leaflet-1.9.4/leaflet.css",
+                "vendor/leaflet-draw-1.0.4/leaflet.draw.css",
                 "css/admin-map.css",
             )
         }
-        js = ("leaflet/leaflet.js", "leaflet/draw/leaflet.draw.js", "js/boundary-editor.js")
+        js = (
+            "vendor/leaflet-1.9.4/leaflet.js",
+            "vendor/leaflet-draw-1.0.4/leaflet.draw.js",
+            "js/boundary-editor.js",
+        )
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(

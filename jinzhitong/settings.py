@@ -4,7 +4,6 @@ With nothing set: SQLite in the checkout, tasks run in-process, DEBUG on.
 Production: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL.
 """
 
-import importlib.util
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -325,15 +324,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-# Leaflet and Leaflet.draw come vendored inside django-leaflet; we serve its static
-# folder without installing the app, whose admin module needs GDAL (we use shapely).
-_LEAFLET_SPEC = importlib.util.find_spec("leaflet")
-assert _LEAFLET_SPEC is not None and _LEAFLET_SPEC.submodule_search_locations
-LEAFLET_STATIC_DIR = Path(next(iter(_LEAFLET_SPEC.submodule_search_locations))) / "static"
-STATICFILES_DIRS = [BASE_DIR / "static", LEAFLET_STATIC_DIR]
+# Every browser library, Leaflet included, is vendored in static/vendor/<name>-<version>/
+# (static/vendor/README.md).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
+# /media/ is never served as a folder: photos go through reports:photo, which checks the
+# viewer may see the case. Behind nginx, set this to the internal location aliased to
+# MEDIA_ROOT (deploy/nginx/jinzhitong.conf: "/_protected/") and nginx sends the file
+# (X-Accel-Redirect); empty, Django streams it.
+PHOTO_ACCEL_REDIRECT_PREFIX = envstr("PHOTO_ACCEL_REDIRECT_PREFIX", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

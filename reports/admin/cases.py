@@ -3,7 +3,6 @@ stays as fast at a million cases as at ten thousand (see ``ReportAdmin``)."""
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from functools import cached_property
 from math import ceil
@@ -15,13 +14,15 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from jinzhitong.protected import protected_file_response
 from reports.calendar import get_calendar
 from reports.models import Report, ReportEvent, ReportPhoto
 from reports.selectors import report_clock, reports_listed_for, reports_visible_to, stage_limits
@@ -221,7 +222,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def photo_view(
         self, request: HttpRequest, object_id: str, photo_id: int, variant: str
-    ) -> FileResponse:
+    ) -> HttpResponseBase:
         """One photo of a case the viewer may see (out of scope: 404)."""
         report = self.get_object(request, object_id)  # through the scoped get_queryset
         if report is None or variant not in ("full", "thumb"):
@@ -230,16 +231,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise PermissionDenied
         photo = get_object_or_404(ReportPhoto, report=report, pk=photo_id)
         image = photo.thumbnail if variant == "thumb" and photo.thumbnail else photo.image
-        if not image:
-            raise Http404
-        try:
-            handle = image.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404 from exc
-        content_type = mimetypes.guess_type(image.name or "")[0] or "application/octet-stream"
-        response = FileResponse(handle, content_type=content_type)
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return protected_file_response(image)
 
     @admin.display(description=_("剩余时限"))
     def time_left(self, obj: Report) -> str:

@@ -38,7 +38,7 @@ from reports.forms.phone import (
     SightingForm,
     VerifyForm,
 )
-from reports.models import OPEN_STATES, Report, State
+from reports.models import OPEN_STATES, PhotoKind, Report, State
 from reports.views.desk import page_of
 
 # The assets the service worker keeps so the filing page opens with no signal.
@@ -49,8 +49,8 @@ OFFLINE_ASSETS = (
     "js/region-layer.js",
     "js/file.js",
     "vendor/browser-image-compression-2.0.2/browser-image-compression.js",
-    "leaflet/leaflet.css",
-    "leaflet/leaflet.js",
+    "vendor/leaflet-1.9.4/leaflet.css",
+    "vendor/leaflet-1.9.4/leaflet.js",
 )
 
 
@@ -255,7 +255,14 @@ def verify_case(request: HttpRequest, pk: int) -> HttpResponse:
         except workflow.WorkflowError as e:
             form.add_error(None, str(e))
     status = 400 if request.method == "POST" else 200
-    ctx = {"report": report, "form": form, "url": _detail_url(report)}
+    # What the department reports as done, to compare with what the worker sees on site.
+    result_photos = list(report.photos.filter(kind=PhotoKind.RESULT).order_by("pk"))
+    ctx = {
+        "report": report,
+        "form": form,
+        "url": _detail_url(report),
+        "result_photos": result_photos,
+    }
     return render(request, "reports/phone/verify_case.html", ctx, status=status)
 
 
@@ -290,7 +297,9 @@ def nearby(request: HttpRequest) -> JsonResponse:
                 "state": r.get_state_display(),
                 "distance_m": round(h.distance_m),
                 "age": _("%(t)s前") % {"t": timesince(r.created_at, now, depth=1)},
-                "photo": (photo.thumbnail or photo.image).url if photo else None,
+                "photo": (
+                    reverse("reports:photo", args=[r.pk, photo.pk]) + "?thumb=1" if photo else None
+                ),
                 "url": _detail_url(r),
                 "sighting_url": reverse("reports:sighting", args=[r.pk]),
             }

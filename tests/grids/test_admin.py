@@ -428,7 +428,7 @@ def test_it_renders_the_boundary_map(client: Client, city: City, admin_user: Use
         reverse("admin:grids_region_change", args=[city.grid.pk])
     ).content.decode()
 
-    assert "leaflet/leaflet.js" in page and "js/boundary-editor.js" in page
+    assert "vendor/leaflet-1.9.4/leaflet.js" in page and "js/boundary-editor.js" in page
     assert 'id="id_boundary_map"' in page
     assert 'id="id_boundary_map_config" type="application/json"' in page
     assert '<textarea name="boundary"' in page

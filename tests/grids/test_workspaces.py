@@ -206,7 +206,7 @@ def test_it_gives_the_map_an_accessible_name_and_a_text_summary(
     html, _geojson = _page(client, street_staff, Role.STREET_STAFF)
     assert 'aria-label="万兴街道 的边界地图"' in html
     assert '<table class="counts">' in html
-    assert "leaflet/leaflet.js" in html
+    assert "vendor/leaflet-1.9.4/leaflet.js" in html
 
 
 def test_it_passes_an_empty_tile_url_when_no_tile_server_is_configured(
