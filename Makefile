@@ -52,7 +52,7 @@ lint: install
 		evaluation/rates.py evaluation/selectors.py evaluation/services.py evaluation/rollup.py \
 		evaluation/rollup_sql.py casegen/demo.py reports/admin reports/forms/text.py \
 		jinzhitong/scheduler.py jinzhitong/xlsx.py jinzhitong/ratelimit.py jinzhitong/db_router.py \
-		jinzhitong/errors.py jinzhitong/logs.py jinzhitong/middleware.py
+		jinzhitong/protected.py jinzhitong/errors.py jinzhitong/logs.py jinzhitong/middleware.py
 	DEBUG=0 SECRET_KEY=lint-only-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ \
 		ALLOWED_HOSTS=example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
 
