@@ -55,6 +55,10 @@ def _env(tmp: Path) -> dict[str, str]:
         RESIDENTS_HMAC_KEY=env.get("RESIDENTS_HMAC_KEY", "load-bench-only-hmac-key"),
         LOG_LEVEL="WARNING",
         AXES_ENABLED="0",  # hundreds of logins from one address are the bench, not an attack
+        # Every simulated worker files from 127.0.0.1: the per-address limit would cap the
+        # whole bench at its rate, and each worker files faster than a person.
+        REPORT_FILING_RATE="100000/60s",
+        REPORT_FILING_RATE_PER_ADDRESS="1000000/60s",
     )
     return env
 
