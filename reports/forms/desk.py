@@ -289,7 +289,28 @@ class BoardFilter(django_filters.FilterSet):
         return qs
 
 
-class DoneFilter(django_filters.FilterSet):
+class _FiledBetween(django_filters.FilterSet):
+    """A history list: by the date the cases were filed (two labelled date inputs)."""
+
+    created = django_filters.DateFromToRangeFilter(
+        label=_("上报日期"),
+        field_name="created_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+    def __init__(self, data: Any, queryset: QuerySet[Report]) -> None:
+        super().__init__(data, queryset=queryset)
+        self.form.order_fields(["state"])  # the subclass's state first, then the dates
+        start, end = self.form.fields["created"].widget.widgets
+        start.attrs["aria-label"] = _("上报日期起")
+        end.attrs["aria-label"] = _("上报日期止")
+
+
+class DoneFilter(_FiledBetween):
     """已办: the department's handled cases by state and by the date they were filed."""
 
     state = django_filters.ChoiceFilter(
@@ -297,41 +318,17 @@ class DoneFilter(django_filters.FilterSet):
         choices=[(s.value, s.label) for s in (State.HANDLED, State.VERIFIED, State.CLOSED)],
         empty_label=_("全部"),
     )
-    created = django_filters.DateFromToRangeFilter(
-        label=_("上报日期"),
-        field_name="created_at",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
-    )
 
-    class Meta:
-        model = Report
+    class Meta(_FiledBetween.Meta):
         fields: list[str] = []
 
-    def __init__(self, data: Any, queryset: QuerySet[Report]) -> None:
-        super().__init__(data, queryset=queryset)
-        start, end = self.form.fields["created"].widget.widgets
-        start.attrs["aria-label"] = _("上报日期起")
-        end.attrs["aria-label"] = _("上报日期止")
 
-
-class MineFilter(django_filters.FilterSet):
+class MineFilter(_FiledBetween):
     """我的上报: the worker's own cases, by state and by the date they were filed."""
 
     state = django_filters.ChoiceFilter(
         label=_("状态"), choices=State.choices, empty_label=_("全部状态")
     )
-    created = django_filters.DateFromToRangeFilter(
-        label=_("上报日期"),
-        field_name="created_at",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
-    )
 
-    class Meta:
-        model = Report
+    class Meta(_FiledBetween.Meta):
         fields: list[str] = []
-
-    def __init__(self, data: Any, queryset: QuerySet[Report]) -> None:
-        super().__init__(data, queryset=queryset)
-        start, end = self.form.fields["created"].widget.widgets
-        start.attrs["aria-label"] = _("上报日期起")
-        end.attrs["aria-label"] = _("上报日期止")
